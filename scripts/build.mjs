@@ -1,0 +1,32 @@
+// Compiles src/ to dist/ (ESM + declarations) and bundles the browser client
+// to dist/browser/juggler-client.js, which the server serves.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+rmSync(join(root, 'dist'), { recursive: true, force: true });
+execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], {
+  cwd: root,
+  stdio: 'inherit',
+});
+
+const esbuild = await import('esbuild');
+await esbuild.build({
+  entryPoints: [join(root, 'src', 'client', 'browser.ts')],
+  outfile: join(root, 'dist', 'browser', 'juggler-client.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['es2022'],
+  sourcemap: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+
+mkdirSync(join(root, 'dist'), { recursive: true });
+writeFileSync(join(root, 'dist', '.build-stamp'), new Date().toISOString() + '\n');

@@ -1,0 +1,119 @@
+/**
+ * Every error koa-juggler raises or rejects with. Each has a stable `code`
+ * (for programs) and a `name` (for people); protocol errors also carry the
+ * WebSocket close code they cause. No `node:*` imports: the browser client
+ * uses this file too.
+ */
+import { CLOSE_PROTOCOL_ERROR } from './transport/close-codes.js';
+import type { JsonValue } from './json.js';
+
+/**
+ * The remote side refused a request: thrown by a request handler to send
+ * `data` as the failed response, and rejected by the client with the
+ * response's `data`.
+ *
+ * @example
+ * throw new JugglerError({ reason: 'not allowed', field: 'speed' })
+ */
+export class JugglerError extends Error {
+  override readonly name = 'JugglerError';
+  readonly code = 'ERR_JUGGLER';
+  /** The JSON value sent as (or received in) the failed response. */
+  readonly data: JsonValue;
+
+  constructor(data: JsonValue = null) {
+    super(typeof data === 'string' ? data : safeDescribe(data));
+    this.data = data;
+  }
+}
+
+/** Invalid input on the wire. Closes the connection with {@link ProtocolError.closeCode}. */
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+  readonly code: string;
+  /** The WebSocket close code this error causes (1002 unless stated). */
+  readonly closeCode: number;
+
+  constructor(message: string, options: { code?: string; closeCode?: number } = {}) {
+    super(message);
+    this.code = options.code ?? 'ERR_PROTOCOL';
+    this.closeCode = options.closeCode ?? CLOSE_PROTOCOL_ERROR;
+  }
+}
+
+/** The connection was closed with a close frame (by either side) before the operation finished. */
+export class ConnectionClosedError extends Error {
+  override readonly name = 'ConnectionClosedError';
+  readonly code = 'ERR_CONNECTION_CLOSED';
+
+  constructor(
+    /** The WebSocket close code. */
+    readonly closeCode: number,
+    /** The close reason, possibly empty. */
+    readonly reason: string = '',
+  ) {
+    super(`connection closed (${closeCode}${reason ? `: ${reason}` : ''})`);
+  }
+}
+
+/** The connection dropped without a close handshake (network failure, ping timeout). */
+export class ConnectionLostError extends Error {
+  override readonly name = 'ConnectionLostError';
+  readonly code = 'ERR_CONNECTION_LOST';
+
+  constructor(message = 'connection lost') {
+    super(message);
+  }
+}
+
+/** A caller's `timeout` elapsed before the answer arrived. */
+export class TimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+  readonly code = 'ERR_TIMEOUT';
+
+  constructor(message = 'timed out') {
+    super(message);
+  }
+}
+
+/** A feature of the koa-juggler.v1 extension was used on a connection that did not negotiate it. */
+export class ExtensionUnavailableError extends Error {
+  override readonly name = 'ExtensionUnavailableError';
+  readonly code = 'ERR_EXTENSION_UNAVAILABLE';
+
+  constructor(feature: string) {
+    super(`${feature} needs the koa-juggler.v1 extension, which this server did not select`);
+  }
+}
+
+/** A bad argument to the public API: a `TypeError` whose message names the argument. */
+export class InvalidArgumentError extends TypeError {
+  override readonly name = 'InvalidArgumentError';
+  readonly code = 'ERR_INVALID_ARG';
+  /** The argument (or option) that was wrong, e.g. `options.port`. */
+  readonly argument: string;
+
+  constructor(argument: string, expected: string, actual?: unknown) {
+    super(`${argument} must be ${expected}${arguments.length > 2 ? `, got ${describe(actual)}` : ''}`);
+    this.argument = argument;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '...' : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'undefined') return String(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+function safeDescribe(data: unknown): string {
+  try {
+    const text = JSON.stringify(data);
+    return text === undefined ? 'request failed' : text.length > 200 ? text.slice(0, 200) + '...' : text;
+  } catch {
+    return 'request failed';
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * One juggler transport over one WebSocket, shared by the server connection
+ * and the client: framing both ways, answers to pings, the keepalive, and
+ * the count of messages handed to the socket but not yet written (what
+ * `sendQueueSize` bounds). Knows nothing of `ws` or the DOM: the owner
+ * adapts its socket to {@link TransportSocket} and feeds frames to
+ * {@link Transport.receive}.
+ */
+import { encodeJson } from '../json.js';
+import { HEADER_PING, HEADER_PONG, Reassembler, segment } from './framing.js';
+
+/** The little a transport needs from a WebSocket. */
+export interface TransportSocket {
+  /** Sends one text frame; `done` runs once it is written (or failed). */
+  send(frame: string | Uint8Array, done?: (err?: Error) => void): void;
+  /** Starts the closing handshake. */
+  close(code: number, reason: string): void;
+  /** Destroys the socket at once, without a handshake. */
+  destroy(): void;
+}
+
+export interface TransportOptions {
+  /** Longest segment payload in UTF-16 units. */
+  maxSegmentSize: number;
+  /** Largest incoming message, in bytes (UTF-16 units where bytes are unknown). */
+  maxMessageSize: number;
+  /** Ping after this long without receiving anything; null turns the keepalive off. */
+  pingDelay: number | null;
+  /** Drop the connection when nothing arrives this long after a ping. */
+  pingTimeout: number;
+  /** Messages handed to the socket and not yet written before writers should wait. */
+  sendQueueSize: number;
+  /** 'segmented' (juggler) or 'plain' (seed-era: bare JSON, no headers, no pings). */
+  framing: 'segmented' | 'plain';
+}
+
+export interface TransportHandlers {
+  /** A whole message arrived (its JSON text). */
+  message(text: string): void;
+  /** The keepalive gave up on a silent peer; the socket has been destroyed. */
+  lost(reason: string): void;
+}
+
+/** A pre-encoded message: its frames, header included, ready for any number of sockets. */
+export type EncodedMessage = readonly (string | Uint8Array)[];
+
+export class Transport {
+  readonly #socket: TransportSocket;
+  readonly #options: TransportOptions;
+  readonly #handlers: TransportHandlers;
+  readonly #reassembler: Reassembler;
+  readonly #plain: boolean;
+  #queued = 0;
+  #waiters: (() => void)[] = [];
+  #closed = false;
+  #lastRx = Date.now();
+  #pingSentAt = 0;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #paused = false;
+  readonly #written = (): void => {
+    this.#queued -= 1;
+    if (this.#waiters.length > 0 && this.#queued < this.#options.sendQueueSize) this.#wakeWriters();
+  };
+
+  constructor(socket: TransportSocket, options: TransportOptions, handlers: TransportHandlers) {
+    this.#socket = socket;
+    this.#options = options;
+    this.#handlers = handlers;
+    this.#plain = options.framing === 'plain';
+    this.#reassembler = new Reassembler(options.maxMessageSize);
+    if (!this.#plain && options.pingDelay !== null) this.#schedule(options.pingDelay);
+  }
+
+  /** Messages handed to the socket and not yet written. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /** Whether the send queue is full: writers that can wait should. */
+  get congested(): boolean {
+    return this.#queued >= this.#options.sendQueueSize;
+  }
+
+  /**
+   * Takes one received text frame. Pings are answered here, at once,
+   * whatever the owner is doing.
+   * @throws ProtocolError for a bad frame or an oversized message
+   */
+  receive(frame: string, byteLength?: number): void {
+    this.#lastRx = Date.now();
+    if (this.#plain) {
+      if (byteLength !== undefined && byteLength > this.#options.maxMessageSize) {
+        // ws enforces the cap from the frame header already; this covers sockets that do not.
+        this.#reassembler.push('0' + frame, byteLength + 1);
+      }
+      this.#handlers.message(frame);
+      return;
+    }
+    const received = this.#reassembler.push(frame, byteLength);
+    switch (received.kind) {
+      case 'message':
+        this.#handlers.message(received.text);
+        return;
+      case 'ping':
+        if (!this.#closed) this.#socket.send(HEADER_PONG + received.payload);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Encodes and sends one message. @throws TypeError when JSON cannot carry `value` */
+  send(value: unknown): void {
+    this.sendText(encodeJson(value));
+  }
+
+  /** Sends one message given as JSON text. */
+  sendText(text: string): void {
+    if (this.#closed) return;
+    if (this.#plain) {
+      this.#queued += 1;
+      this.#socket.send(text, this.#written);
+      return;
+    }
+    const frames = segment(text, this.#options.maxSegmentSize);
+    this.sendEncoded(frames);
+  }
+
+  /** Sends a message encoded once by {@link encodeMessage}, e.g. one diff for many connections. */
+  sendEncoded(frames: EncodedMessage): void {
+    if (this.#closed) return;
+    const last = frames.length - 1;
+    for (let i = 0; i < last; i++) this.#socket.send(frames[i]!);
+    this.#queued += 1;
+    this.#socket.send(frames[last]!, this.#written);
+  }
+
+  /** Resolves once the send queue has room (at once if it has). Writers resume in arrival order. */
+  waitWritable(): Promise<void> {
+    if (this.#closed || (this.#queued < this.#options.sendQueueSize && this.#waiters.length === 0)) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /**
+   * Stops counting silence while the owner holds back reading (TCP
+   * backpressure): a paused peer is not a dead one.
+   */
+  setPaused(paused: boolean): void {
+    this.#paused = paused;
+    if (!paused) this.#lastRx = Date.now();
+  }
+
+  /** Stops timers and releases waiting writers. The owner closes the socket. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#reassembler.reset();
+    this.#wakeWriters();
+  }
+
+  #wakeWriters(): void {
+    const waiters = this.#waiters;
+    if (this.#closed) {
+      this.#waiters = [];
+      for (const resolve of waiters) resolve();
+      return;
+    }
+    // Wake as many as there is room for, keeping the order.
+    let room = this.#options.sendQueueSize - this.#queued;
+    while (room > 0 && waiters.length > 0) {
+      waiters.shift()!();
+      room -= 1;
+    }
+  }
+
+  #schedule(delay: number): void {
+    this.#timer = setTimeout(this.#tick, Math.max(delay, 1));
+    // The keepalive alone never keeps a process alive; the socket does.
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  readonly #tick = (): void => {
+    this.#timer = null;
+    if (this.#closed) return;
+    const { pingDelay, pingTimeout } = this.#options;
+    const now = Date.now();
+    if (this.#paused) {
+      this.#lastRx = now;
+      this.#schedule(pingDelay!);
+      return;
+    }
+    if (this.#pingSentAt !== 0) {
+      if (this.#lastRx >= this.#pingSentAt) {
+        this.#pingSentAt = 0;
+      } else if (now - this.#pingSentAt >= pingTimeout) {
+        this.close();
+        this.#socket.destroy();
+        this.#handlers.lost(`no answer within ${pingTimeout} ms of a ping`);
+        return;
+      } else {
+        this.#schedule(pingTimeout - (now - this.#pingSentAt));
+        return;
+      }
+    }
+    const idle = now - this.#lastRx;
+    if (idle >= pingDelay!) {
+      this.#pingSentAt = now;
+      this.#socket.send(HEADER_PING);
+      this.#schedule(pingTimeout);
+    } else {
+      this.#schedule(pingDelay! - idle);
+    }
+  };
+}
+
+/** Encodes a message once into frames that any number of transports with the same options can send. */
+export function encodeMessage(text: string, options: Pick<TransportOptions, 'maxSegmentSize' | 'framing'>): EncodedMessage {
+  if (options.framing === 'plain') return [text];
+  return segment(text, options.maxSegmentSize);
+}
