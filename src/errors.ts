@@ -61,8 +61,53 @@ export class ConnectionLostError extends Error {
   override readonly name = 'ConnectionLostError';
   readonly code = 'ERR_CONNECTION_LOST';
 
-  constructor(message = 'connection lost') {
-    super(message);
+  /** @param options.cause what made the connection unusable, when known */
+  constructor(message = 'connection lost', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Why a connection attempt failed; see {@link ConnectError.kind}. */
+export type ConnectFailure = 'refused' | 'http' | 'tls' | 'timeout' | 'aborted' | 'network' | 'handshake';
+
+/**
+ * A connection attempt failed before the WebSocket opened. `kind` says how:
+ * `'refused'` (nothing listens there), `'http'` (the server answered the
+ * upgrade with an HTTP status, in `status`: 401, 403, 404, 503...), `'tls'`
+ * (certificate or TLS negotiation), `'timeout'` (`connectTimeout` elapsed),
+ * `'aborted'` (the caller's signal), `'handshake'` (an invalid WebSocket
+ * handshake answer), `'network'` (anything else, and every failure in a
+ * browser, which does not say why).
+ */
+export class ConnectError extends Error {
+  override readonly name = 'ConnectError';
+  readonly code = 'ERR_CONNECT';
+  /** How the attempt failed. */
+  readonly kind: ConnectFailure;
+  /** The HTTP status the server answered the upgrade with (`kind === 'http'`), else null. */
+  readonly status: number | null;
+  /** The address that was tried. */
+  readonly url: string;
+
+  constructor(url: string, kind: ConnectFailure, message: string, options: { status?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.url = url;
+    this.kind = kind;
+    this.status = options.status ?? null;
+  }
+}
+
+/**
+ * A reconnecting client stopped trying: a fatal close code, an HTTP 401 or
+ * 403 on the handshake, or its time budget ran out. `cause` is the error
+ * that decided it.
+ */
+export class GaveUpError extends Error {
+  override readonly name = 'GaveUpError';
+  readonly code = 'ERR_GAVE_UP';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
   }
 }
 

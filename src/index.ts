@@ -2,5 +2,11 @@
  * koa-juggler: a stateful UI-sync server on Koa and ws that speaks the
  * hat-juggler protocol. See README.md for an overview.
  */
+export { listen } from './server/listen.js';
+export { Server } from './server/server.js';
+export { Connection } from './server/connection.js';
+export type { ListenOptions, ErrorKind, UpgradeRequest } from './server/options.js';
+export { Storage } from './state/storage.js';
+export type { Path } from './state/path.js';
 export { JugglerError, ProtocolError, InvalidArgumentError } from './errors.js';
 export type { JsonValue } from './json.js';

@@ -39,6 +39,8 @@ export interface TransportHandlers {
   message(text: string): void;
   /** The keepalive gave up on a silent peer; the socket has been destroyed. */
   lost(reason: string): void;
+  /** The send queue was full and now has room again. */
+  drain?(): void;
 }
 
 /** A pre-encoded message: its frames, header included, ready for any number of sockets. */
@@ -59,7 +61,12 @@ export class Transport {
   #paused = false;
   readonly #written = (): void => {
     this.#queued -= 1;
-    if (this.#waiters.length > 0 && this.#queued < this.#options.sendQueueSize) this.#wakeWriters();
+    if (this.#queued === this.#options.sendQueueSize - 1) {
+      if (this.#waiters.length > 0) this.#wakeWriters();
+      if (!this.#closed) this.#handlers.drain?.();
+    } else if (this.#waiters.length > 0 && this.#queued < this.#options.sendQueueSize) {
+      this.#wakeWriters();
+    }
   };
 
   constructor(socket: TransportSocket, options: TransportOptions, handlers: TransportHandlers) {

@@ -1,0 +1,156 @@
+/**
+ * A listening juggler server: the HTTP(S) server, the WebSocket endpoint
+ * and the open connections. Made by {@link listen}.
+ */
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type Koa from 'koa';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { Storage } from '../state/storage.js';
+import { StateChannel } from '../state/state-channel.js';
+import { CLOSE_GOING_AWAY } from '../transport/close-codes.js';
+import { Connection } from './connection.js';
+import type { ResolvedOptions } from './options.js';
+import { remoteAddress } from './remote.js';
+import { guardUpgrade, type UpgradeGuardOptions } from './upgrade.js';
+
+/** @internal what listen() hands the server */
+export interface ServerParts {
+  app: Koa;
+  http: HttpServer;
+  wss: WebSocketServer;
+  options: ResolvedOptions;
+  guard: Omit<UpgradeGuardOptions, 'load' | 'closing'>;
+}
+
+/**
+ * A running koa-juggler server.
+ *
+ * @example
+ * const server = await listen({ port: 0, onRequest: (conn, name, data) => data });
+ * console.log(server.port);
+ * await server.close();
+ */
+export class Server {
+  /** The Koa application, for users who compose further. */
+  readonly app: Koa;
+  readonly #http: HttpServer;
+  readonly #wss: WebSocketServer;
+  readonly #options: ResolvedOptions;
+  readonly #guard: UpgradeGuardOptions;
+  readonly #connections = new Set<Connection>();
+  readonly #upgrading = new Set<Duplex>();
+  readonly #sharedChannel: StateChannel | null;
+  #closing: Promise<void> | null = null;
+
+  /** @internal use {@link listen} */
+  constructor(parts: ServerParts) {
+    this.app = parts.app;
+    this.#http = parts.http;
+    this.#wss = parts.wss;
+    this.#options = parts.options;
+    this.#guard = {
+      ...parts.guard,
+      load: () => this.#connections.size + this.#upgrading.size,
+      closing: () => this.#closing !== null,
+    };
+    this.#sharedChannel = parts.options.state ? this.#newChannel(parts.options.state) : null;
+    this.#http.on('upgrade', (req, socket, head) => void this.#onUpgrade(req, socket, head));
+  }
+
+  /** The bound TCP port. */
+  get port(): number {
+    const address = this.#http.address();
+    return typeof address === 'object' && address !== null ? address.port : 0;
+  }
+
+  /** The open connections. */
+  get connections(): Iterable<Connection> {
+    return this.#connections.values();
+  }
+
+  /**
+   * Stops listening and closes every connection with 1001, destroying those
+   * that have not finished closing within `shutdownTimeout`. Resolves when
+   * all are closed and nothing (timer or socket) is left behind. Safe to
+   * call twice: the second call returns the same promise.
+   */
+  close(): Promise<void> {
+    return (this.#closing ??= this.#shutdown());
+  }
+
+  /** `await using server = await listen(...)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #shutdown(): Promise<void> {
+    const httpClosed = new Promise<void>((resolve) => this.#http.close(() => resolve()));
+    this.#http.closeIdleConnections();
+    for (const socket of this.#upgrading) socket.destroy();
+    const connections = [...this.#connections];
+    for (const conn of connections) conn.closeWith(CLOSE_GOING_AWAY, 'server shutting down');
+    const all = Promise.all(connections.map((conn) => conn.closed));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), this.#options.shutdownTimeout);
+    });
+    const late = await Promise.race([all.then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (late) for (const conn of this.#connections) conn.destroy();
+    await all;
+    this.#sharedChannel?.close();
+    this.#http.closeAllConnections();
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+    await httpClosed;
+  }
+
+  #newChannel(storage: Storage): StateChannel {
+    const { autoflushDelay, maxSegmentSize, framing } = this.#options;
+    return new StateChannel(storage, { autoflushDelay, maxSegmentSize, framing });
+  }
+
+  async #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    // A socket error before the upgrade completes must not become an uncaught exception.
+    const onError = (): void => void socket.destroy();
+    socket.on('error', onError);
+    this.#upgrading.add(socket);
+    let verdict;
+    try {
+      verdict = await guardUpgrade(req, socket, this.#guard);
+    } catch (err) {
+      this.#options.onError(err instanceof Error ? err : new Error(String(err)), { conn: null, kind: 'http' });
+      socket.destroy();
+      verdict = null;
+    } finally {
+      this.#upgrading.delete(socket);
+    }
+    if (verdict === null || socket.destroyed) return;
+    if (this.#closing !== null) {
+      socket.destroy();
+      return;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      socket.off('error', onError);
+      this.#accept(ws, req, verdict.user);
+    });
+  }
+
+  #accept(ws: WebSocket, req: IncomingMessage, user: string | null): void {
+    const options = this.#options;
+    const channel = this.#sharedChannel ?? this.#newChannel(new Storage());
+    const conn = new Connection(ws, {
+      options,
+      channel,
+      user,
+      remote: remoteAddress(req.rawHeaders, req.socket.remoteAddress, options.trustProxy),
+      request: { url: req.url ?? '/', headers: req.headers },
+      onClosed: (closed) => {
+        this.#connections.delete(closed);
+        if (channel !== this.#sharedChannel) channel.close();
+      },
+    });
+    this.#connections.add(conn);
+    void conn.start();
+  }
+}

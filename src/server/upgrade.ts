@@ -1,0 +1,59 @@
+/**
+ * The guard in front of the WebSocket endpoint. The upgrade request never
+ * passes through Koa's middleware, so path, Origin, connection limit and
+ * authentication are checked here, and a refusal is an HTTP answer before
+ * the upgrade (401, 403, 503), never a WebSocket that opens and then closes.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { rejectUpgrade } from './auth/challenge.js';
+import type { Authenticate } from './middleware/auth.js';
+import { isOriginAllowed, type OriginPolicy } from './origin.js';
+
+export interface UpgradeGuardOptions {
+  wsPath: string;
+  originPolicy: OriginPolicy;
+  maxConnections: number;
+  authenticate: Authenticate | null;
+  /** The WWW-Authenticate value for a 401 (Basic auth), or null. */
+  challenge: string | null;
+  /** Open connections plus upgrades in progress. */
+  load(): number;
+  /** Whether the server is shutting down. */
+  closing(): boolean;
+}
+
+/** What the guard decided: go ahead as this user, or the refusal was already written. */
+export type GuardResult = { user: string | null } | null;
+
+function pathOf(url: string | undefined): string {
+  const q = (url ?? '/').indexOf('?');
+  return q === -1 ? url ?? '/' : url!.slice(0, q);
+}
+
+/** Checks one upgrade; on refusal answers on the raw socket and returns null. */
+export async function guardUpgrade(req: IncomingMessage, socket: Duplex, options: UpgradeGuardOptions): Promise<GuardResult> {
+  if (pathOf(req.url) !== options.wsPath) {
+    rejectUpgrade(socket, 404, {}, 'no WebSocket endpoint at this path\n');
+    return null;
+  }
+  if (options.closing()) {
+    rejectUpgrade(socket, 503, {}, 'server shutting down\n');
+    return null;
+  }
+  if (!isOriginAllowed(req.headers.origin, req.headers.host, options.originPolicy)) {
+    rejectUpgrade(socket, 403, {}, 'origin not allowed\n');
+    return null;
+  }
+  if (options.load() >= options.maxConnections) {
+    rejectUpgrade(socket, 503, {}, 'too many connections\n');
+    return null;
+  }
+  if (options.authenticate === null) return { user: null };
+  const user = await options.authenticate(req);
+  if (user === null || user === undefined) {
+    rejectUpgrade(socket, 401, options.challenge === null ? {} : { 'WWW-Authenticate': options.challenge }, 'authentication required\n');
+    return null;
+  }
+  return { user };
+}
