@@ -60,7 +60,7 @@ export async function listen(options: ListenOptions = {}): Promise<Server> {
   if (o.staticDir !== null) app.use(staticFiles(o.staticDir));
 
   const http = o.tls ? createHttpsServer(o.tls, app.callback()) : createHttpServer(app.callback());
-  const extensions = false;
+  const extensions = o.extensions;
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: o.maxMessageSize + HEADER_BYTES,

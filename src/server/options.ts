@@ -9,6 +9,8 @@ import { InvalidArgumentError } from '../errors.js';
 import type { JsonValue } from '../json.js';
 import { Storage } from '../state/storage.js';
 import type { Connection } from './connection.js';
+import type { ServerCall } from './server-call.js';
+import { PROCESS_SECRET } from './session-token.js';
 
 /** What kind of trouble {@link ListenOptions.onError} is told about. */
 export type ErrorKind = 'handler' | 'connection' | 'protocol' | 'socket' | 'http' | 'state';
@@ -76,6 +78,27 @@ export interface ListenOptions {
   maxRequestsInFlight?: number;
   /** Serve the browser client at /juggler-client.js. @default true */
   clientBundle?: boolean;
+
+  // --- the koa-juggler.v1 extension (PROTOCOL.md, "Extension") ---
+
+  /** Offer the koa-juggler.v1 extension to clients that ask for it; official clients never see it. @default true */
+  extensions?: boolean;
+  /** One-way messages from clients (`client.notify()`). Throwing is reported to onError; nothing is sent back. */
+  onNotify?: ((conn: Connection, name: string, data: JsonValue) => void | Promise<void>) | null;
+  /** Streaming calls (`client.stream()`): unary, server-, client- or bidirectional streaming. */
+  onStream?: ((conn: Connection, name: string, data: JsonValue, call: ServerCall) => unknown) | null;
+  /** HMAC key for session tokens. @default random per process (sessions do not survive a restart) */
+  sessionSecret?: string | Buffer | null;
+  /** How long a session outlives its last connection. @default 60000 */
+  sessionTimeout?: number;
+  /** Sessions held without a connection; beyond it the oldest go first. @default 10000 */
+  maxSessions?: number;
+  /** State versions kept per Storage for resume. @default 64 */
+  historySize?: number;
+  /** Stream items each side may send before the receiver grants more. @default 64 */
+  streamWindow?: number;
+  /** Stream calls open at once per connection; beyond it `stream-open` is answered with `stream-error`. @default 64 */
+  maxStreams?: number;
 }
 
 /** {@link ListenOptions} with defaults applied and every value checked. */
@@ -108,6 +131,15 @@ export interface ResolvedOptions {
   maxConnections: number;
   maxRequestsInFlight: number;
   clientBundle: boolean;
+  extensions: boolean;
+  onNotify: ListenOptions['onNotify'] | null;
+  onStream: ListenOptions['onStream'] | null;
+  sessionSecret: string | Buffer;
+  sessionTimeout: number;
+  maxSessions: number;
+  historySize: number;
+  streamWindow: number;
+  maxStreams: number;
 }
 
 function defaultOnError(err: Error, { conn, kind }: { conn: Connection | null; kind: ErrorKind }): void {
@@ -120,11 +152,9 @@ const KNOWN = new Set<string>([
   'authenticate', 'tls', 'autoflushDelay', 'shutdownTimeout', 'state', 'parallelRequests', 'middleware',
   'sendQueueSize', 'maxSegmentSize', 'maxMessageSize', 'pingDelay', 'pingTimeout', 'noCache', 'framing',
   'allowedOrigins', 'trustProxy', 'maxConnections', 'maxRequestsInFlight', 'clientBundle',
+  'extensions', 'onNotify', 'onStream', 'sessionSecret', 'sessionTimeout', 'maxSessions', 'historySize',
+  'streamWindow', 'maxStreams',
 ]);
-
-/** Extension options are read by their own module; they are known names here. */
-export const EXTENSION_OPTION_NAMES = ['extensions', 'onNotify', 'onStream', 'sessionSecret', 'sessionTimeout', 'maxSessions', 'historySize', 'streamWindow'];
-for (const name of EXTENSION_OPTION_NAMES) KNOWN.add(name);
 
 type Check<T> = (name: string, value: unknown) => T;
 
@@ -219,6 +249,20 @@ export function resolveOptions(options: ListenOptions): ResolvedOptions {
     maxConnections: opt('maxConnections', 10000, int(1)),
     maxRequestsInFlight: opt('maxRequestsInFlight', 64, int(1)),
     clientBundle: opt('clientBundle', true, bool),
+    extensions: opt('extensions', true, bool),
+    onNotify: nullable('onNotify', null, fn),
+    onStream: nullable('onStream', null, fn),
+    sessionSecret: nullable<string | Buffer>('sessionSecret', null, (name, v) => {
+      if (!(typeof v === 'string' && v.length >= 16) && !(Buffer.isBuffer(v) && v.length >= 16)) {
+        throw new InvalidArgumentError(name, 'a string or Buffer of at least 16 characters or bytes');
+      }
+      return v as string | Buffer;
+    }) ?? PROCESS_SECRET,
+    sessionTimeout: opt('sessionTimeout', 60000, int(0)),
+    maxSessions: opt('maxSessions', 10000, int(0)),
+    historySize: opt('historySize', 64, int(0)),
+    streamWindow: opt('streamWindow', 64, int(1, 1 << 20)),
+    maxStreams: opt('maxStreams', 64, int(1)),
   };
   if (resolved.htpasswdFile !== null && resolved.authenticate !== null) {
     throw new InvalidArgumentError('options.authenticate', 'left out when options.htpasswdFile is given (use one)');

@@ -12,6 +12,7 @@ import { CLOSE_GOING_AWAY } from '../transport/close-codes.js';
 import { Connection } from './connection.js';
 import type { ResolvedOptions } from './options.js';
 import { remoteAddress } from './remote.js';
+import { SessionStore } from './sessions.js';
 import { guardUpgrade, type UpgradeGuardOptions } from './upgrade.js';
 
 /** @internal what listen() hands the server */
@@ -41,6 +42,7 @@ export class Server {
   readonly #connections = new Set<Connection>();
   readonly #upgrading = new Set<Duplex>();
   readonly #sharedChannel: StateChannel | null;
+  readonly #sessions: SessionStore | null;
   #closing: Promise<void> | null = null;
 
   /** @internal use {@link listen} */
@@ -54,7 +56,16 @@ export class Server {
       load: () => this.#connections.size + this.#upgrading.size,
       closing: () => this.#closing !== null,
     };
-    this.#sharedChannel = parts.options.state ? this.#newChannel(parts.options.state) : null;
+    const o = parts.options;
+    this.#sharedChannel = o.state ? this.#newChannel(o.state) : null;
+    this.#sessions = o.extensions
+      ? new SessionStore({
+          secret: o.sessionSecret,
+          sessionTimeout: o.sessionTimeout,
+          maxSessions: o.maxSessions,
+          newChannel: this.#sharedChannel ? null : () => this.#newChannel(new Storage()),
+        })
+      : null;
     this.#http.on('upgrade', (req, socket, head) => void this.#onUpgrade(req, socket, head));
   }
 
@@ -99,6 +110,7 @@ export class Server {
     clearTimeout(timer);
     if (late) for (const conn of this.#connections) conn.destroy();
     await all;
+    this.#sessions?.close();
     this.#sharedChannel?.close();
     this.#http.closeAllConnections();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
@@ -106,8 +118,15 @@ export class Server {
   }
 
   #newChannel(storage: Storage): StateChannel {
-    const { autoflushDelay, maxSegmentSize, framing } = this.#options;
-    return new StateChannel(storage, { autoflushDelay, maxSegmentSize, framing });
+    const { autoflushDelay, maxSegmentSize, framing, historySize, onError } = this.#options;
+    return new StateChannel(storage, {
+      autoflushDelay,
+      maxSegmentSize,
+      framing,
+      historySize,
+      onError: (err, subscriber) =>
+        onError(err instanceof Error ? err : new Error(String(err)), { conn: subscriber as Connection, kind: 'state' }),
+    });
   }
 
   async #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -138,19 +157,17 @@ export class Server {
 
   #accept(ws: WebSocket, req: IncomingMessage, user: string | null): void {
     const options = this.#options;
-    const channel = this.#sharedChannel ?? this.#newChannel(new Storage());
     const conn = new Connection(ws, {
       options,
-      channel,
+      sharedChannel: this.#sharedChannel,
+      newChannel: () => this.#newChannel(new Storage()),
+      sessions: this.#sessions,
       user,
       remote: remoteAddress(req.rawHeaders, req.socket.remoteAddress, options.trustProxy),
       request: { url: req.url ?? '/', headers: req.headers },
-      onClosed: (closed) => {
-        this.#connections.delete(closed);
-        if (channel !== this.#sharedChannel) channel.close();
-      },
+      onClosed: (closed) => this.#connections.delete(closed),
     });
     this.#connections.add(conn);
-    void conn.start();
+    conn.start();
   }
 }
