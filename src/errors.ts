@@ -44,15 +44,22 @@ export class ProtocolError extends Error {
 /** The connection was closed with a close frame (by either side) before the operation finished. */
 export class ConnectionClosedError extends Error {
   override readonly name = 'ConnectionClosedError';
-  readonly code = 'ERR_CONNECTION_CLOSED';
 
   constructor(
-    /** The WebSocket close code. */
-    readonly closeCode: number,
+    /**
+     * The WebSocket close code. Unlike the other errors, whose `code` is a
+     * stable string, this one's `code` is the close code (API.md names it so).
+     */
+    readonly code: number,
     /** The close reason, possibly empty. */
     readonly reason: string = '',
   ) {
-    super(`connection closed (${closeCode}${reason ? `: ${reason}` : ''})`);
+    super(`connection closed (${code}${reason ? `: ${reason}` : ''})`);
+  }
+
+  /** The close code, under the name {@link ProtocolError} uses for it. */
+  get closeCode(): number {
+    return this.code;
   }
 }
 

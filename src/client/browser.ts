@@ -1,0 +1,86 @@
+/**
+ * `koa-juggler/client` for browsers, bundled to dist/browser/juggler-client.js
+ * (served by the server at /juggler-client.js): the same names as the Node
+ * entry, over the DOM `WebSocket`. Addresses may be relative to the page
+ * (`connect('/ws')`); `auth` and `tls` are not available (the browser
+ * sends its stored credentials and checks certificates itself), and a
+ * failed handshake is a ConnectError of kind `'network'` whatever the
+ * cause, since a page cannot see it.
+ */
+import type { Client } from './client.js';
+import { connectWith, type Platform } from './connect.js';
+import type { ConnectOptions, ReconnectOptions } from './options.js';
+import { reconnectWith, type ReconnectingClient } from './reconnect.js';
+import { browserSocketOpener } from './socket.js';
+
+function platform(): Platform {
+  const location = (globalThis as { location?: { href?: string } }).location;
+  return { name: 'browser', openSocket: browserSocketOpener(), baseUrl: location?.href };
+}
+
+/**
+ * Connects to a juggler server: one attempt, which resolves with an open
+ * {@link Client} or rejects with a ConnectError (kind `'network'`: a
+ * browser does not say why a handshake failed).
+ *
+ * @param url a `ws:`/`wss:` address, or one relative to the page (`'/ws'`)
+ * @param options see {@link ConnectOptions} (`auth` and `tls` are Node only)
+ * @throws (rejects) InvalidArgumentError for a bad address or option; ConnectError
+ *
+ * @example
+ * import { connect } from '/juggler-client.js';
+ *
+ * const client = await connect('/ws');
+ * client.onChange((state) => render(state));
+ * document.querySelector('button').onclick = () => client.send('increment', null);
+ */
+export function connect(url: string, options?: ConnectOptions): Promise<Client> {
+  return connectWith(platform(), url, options);
+}
+
+/**
+ * Starts a client that keeps itself connected; see the Node entry's
+ * `reconnect()`. A browser cannot see an HTTP 401 or 403 on the handshake,
+ * so there it stops only at a fatal close code or at the `budget`.
+ *
+ * @throws InvalidArgumentError for a bad address or option
+ *
+ * @example
+ * import { reconnect } from '/juggler-client.js';
+ *
+ * const live = reconnect('/ws', {
+ *   onConnected: () => indicator.classList.remove('offline'),
+ *   onDisconnected: () => indicator.classList.add('offline'),
+ * });
+ * live.onChange((state) => render(state));
+ */
+export function reconnect(addresses: string | readonly string[], options?: ReconnectOptions): ReconnectingClient {
+  return reconnectWith(platform(), addresses, options);
+}
+
+export { Client, type ClientStatus, type ChangeListener } from './client.js';
+export { ReconnectingClient } from './reconnect.js';
+export type {
+  AuthSource,
+  BackoffOptions,
+  BasicAuth,
+  ConnectOptions,
+  ReconnectOptions,
+  RequestOptions,
+  TlsMaterial,
+  TlsOptions,
+} from './options.js';
+export {
+  ConnectError,
+  ConnectionClosedError,
+  ConnectionLostError,
+  ExtensionUnavailableError,
+  GaveUpError,
+  InvalidArgumentError,
+  JugglerError,
+  ProtocolError,
+  TimeoutError,
+  type ConnectFailure,
+} from '../errors.js';
+export type { JsonValue } from '../json.js';
+export type { Operation, Patch } from '../state/patch.js';

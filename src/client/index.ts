@@ -1,0 +1,109 @@
+/**
+ * `koa-juggler/client` for Node.js: {@link connect} for one connection,
+ * {@link reconnect} for one that keeps itself connected, and every error
+ * class a caller may need to tell failures apart. The browser bundle
+ * (browser.ts) exports the same names from the same sources.
+ */
+import type { Client } from './client.js';
+import { connectWith, type Platform } from './connect.js';
+import { openNodeSocket } from './node-socket.js';
+import type { ConnectOptions, ReconnectOptions } from './options.js';
+import { reconnectWith, type ReconnectingClient } from './reconnect.js';
+
+const NODE: Platform = { name: 'node', openSocket: openNodeSocket };
+
+/**
+ * Connects to a juggler server: one attempt, which resolves with an open
+ * {@link Client} or rejects saying why it failed.
+ *
+ * The client answers the server's pings, pings a silent server after
+ * `pingDelay` and drops the connection (ConnectionLostError) when nothing
+ * arrives within `pingTimeout` after that; it cuts long messages into
+ * segments of `maxSegmentSize` without ever splitting a surrogate pair, and
+ * keeps `client.state` by applying the server's diffs in place.
+ *
+ * @param url a `ws:` or `wss:` address, e.g. `ws://127.0.0.1:8080/ws`
+ * @param options see {@link ConnectOptions}
+ * @throws (rejects) InvalidArgumentError for a bad address or option (the
+ *   message names it); ConnectError when the attempt fails, with `kind`
+ *   `'refused'`, `'http'` (and `status`: 401, 403, 404...), `'tls'`,
+ *   `'timeout'`, `'aborted'`, `'handshake'` or `'network'`
+ *
+ * @example
+ * import { connect, JugglerError } from 'koa-juggler/client';
+ *
+ * const client = await connect('ws://127.0.0.1:8080/ws', {
+ *   auth: { username: 'ops', password: process.env.PASSWORD! },
+ *   onNotify: (name, data) => console.log('notify', name, data),
+ * });
+ * client.onChange((state) => console.log('state', state));
+ * try {
+ *   console.log(await client.send('increment', { by: 1 }, { timeout: 5000 }));
+ * } catch (err) {
+ *   if (err instanceof JugglerError) console.error('refused:', err.data);
+ *   else throw err;
+ * }
+ * client.close();
+ * await client.closed;
+ */
+export function connect(url: string, options?: ConnectOptions): Promise<Client> {
+  return connectWith(NODE, url, options);
+}
+
+/**
+ * Starts a client that keeps itself connected to one of `addresses`, with
+ * the same `state`, `onChange`, notifications and `send()` across
+ * reconnects. Returns at once; it connects in the background. See
+ * {@link ReconnectingClient} for the retry policy, how the state is reset
+ * and what `send()` does while disconnected.
+ *
+ * @param addresses one `ws:`/`wss:` address or several, tried in order
+ * @param options see {@link ReconnectOptions}
+ * @throws InvalidArgumentError for a bad address or option (the message names it)
+ *
+ * @example
+ * import { reconnect } from 'koa-juggler/client';
+ *
+ * const live = reconnect(['ws://primary:8080/ws', 'ws://backup:8080/ws'], {
+ *   auth: async () => ({ username: 'svc', password: await fetchToken() }), // before every attempt
+ *   backoff: { initial: 500, max: 30000, jitter: 0.5 },
+ *   budget: 120_000,                        // give up after 2 min without a connection
+ *   onConnected: (url) => console.log('connected to', url),
+ *   onDisconnected: (err) => console.warn('disconnected:', err.message),
+ *   onGiveUp: (err) => console.error(err.message),
+ * });
+ * live.onChange((state) => render(state)); // state is null again after each reconnect
+ * await live.send('start', null);          // rejects at once while disconnected
+ * live.close();
+ * await live.closed;
+ */
+export function reconnect(addresses: string | readonly string[], options?: ReconnectOptions): ReconnectingClient {
+  return reconnectWith(NODE, addresses, options);
+}
+
+export { Client, type ClientStatus, type ChangeListener } from './client.js';
+export { ReconnectingClient } from './reconnect.js';
+export type {
+  AuthSource,
+  BackoffOptions,
+  BasicAuth,
+  ConnectOptions,
+  ReconnectOptions,
+  RequestOptions,
+  TlsMaterial,
+  TlsOptions,
+} from './options.js';
+export {
+  ConnectError,
+  ConnectionClosedError,
+  ConnectionLostError,
+  ExtensionUnavailableError,
+  GaveUpError,
+  InvalidArgumentError,
+  JugglerError,
+  ProtocolError,
+  TimeoutError,
+  type ConnectFailure,
+} from '../errors.js';
+export type { JsonValue } from '../json.js';
+export type { Operation, Patch } from '../state/patch.js';
