@@ -1,0 +1,267 @@
+/**
+ * The record of changes a {@link Storage} makes, read by the sync layer to
+ * build diffs. Each change is kept with its value already encoded as JSON
+ * text, so a later in-place change of that value cannot alter what an
+ * earlier record says, and a patch is built by concatenation alone.
+ *
+ * Positions count changes ever recorded (`head`). Readers hold
+ * {@link LogCursor}s; records before the smallest cursor are dropped, and
+ * with no cursor open nothing is kept at all. The log is also bounded in
+ * count and size: past the bound the oldest records go even if a reader
+ * still needs them, and that reader gets `undefined` ("not held: send the
+ * whole value") instead of a diff.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { compactPatchText, type ChangeRecord } from './compact.js';
+import { toPointer, type PathSegment } from './path.js';
+import { reportCallbackError } from './report-error.js';
+
+export type { ChangeRecord } from './compact.js';
+
+/** Most records kept by default (see {@link ChangeLogOptions.maxOps}). */
+export const DEFAULT_MAX_LOG_OPS = 100_000;
+/** Most UTF-16 units of pointers and value texts kept by default (see {@link ChangeLogOptions.maxBytes}). */
+export const DEFAULT_MAX_LOG_BYTES = 32 * 1024 * 1024;
+
+/** Bounds of a {@link ChangeLog}. */
+export interface ChangeLogOptions {
+  /**
+   * Most records kept; beyond it the oldest are dropped.
+   * @default 100000
+   */
+  maxOps?: number;
+  /**
+   * Most UTF-16 units of pointers and value texts kept; beyond it the oldest
+   * records are dropped. A reader that falls that far behind is cheaper to
+   * send the whole value anyway.
+   * @default 33554432 (32 Mi)
+   */
+  maxBytes?: number;
+}
+
+/**
+ * A reader's place in a {@link ChangeLog}: records from `position` on are
+ * kept for it (within the log's bound). Close it when done, or the log
+ * keeps growing up to its bound.
+ */
+export class LogCursor {
+  #position: number;
+  #closed = false;
+  readonly #log: ChangeLog;
+  readonly #moved: () => void;
+
+  /** @internal Use {@link ChangeLog.openCursor}. */
+  constructor(log: ChangeLog, position: number, moved: () => void) {
+    this.#log = log;
+    this.#position = position;
+    this.#moved = moved;
+  }
+
+  /** The position this reader has reached. */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** Whether {@link LogCursor.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Moves the cursor forward (to `head` by default), letting the log drop
+   * what no reader needs any more.
+   * @throws InvalidArgumentError when `position` is behind the cursor or past the log's head
+   */
+  advance(position = this.#log.head): void {
+    if (this.#closed) return;
+    if (!Number.isSafeInteger(position) || position < this.#position || position > this.#log.head) {
+      throw new InvalidArgumentError('position', `an integer from ${this.#position} to ${this.#log.head}`, position);
+    }
+    if (position === this.#position) return;
+    this.#position = position;
+    this.#moved();
+  }
+
+  /** Releases the cursor. Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#moved();
+  }
+}
+
+/**
+ * The change record of one storage. See the module comment for the model.
+ *
+ * @example
+ * const cursor = storage.log.openCursor()
+ * storage.set('a', 1)
+ * storage.log.diffText(cursor.position) // '[{"op":"add","path":"/a","value":1}]'
+ * cursor.advance()
+ */
+export class ChangeLog {
+  /** A random identity of this log (of its storage): versions from another log never match. */
+  readonly id: string = randomId();
+  readonly #maxOps: number;
+  readonly #maxBytes: number;
+  #head = 0;
+  #tail = 0;
+  // #records[#first] is the record at position #tail; the prefix is garbage waiting to be sliced off.
+  #records: (ChangeRecord | undefined)[] = [];
+  #first = 0;
+  #bytes = 0;
+  readonly #cursors = new Set<LogCursor>();
+  #listeners: readonly (() => void)[] = [];
+
+  /** @throws InvalidArgumentError for a bound that is not a positive integer */
+  constructor(options: ChangeLogOptions = {}) {
+    this.#maxOps = bound(options.maxOps, DEFAULT_MAX_LOG_OPS, 'options.maxOps');
+    this.#maxBytes = bound(options.maxBytes, DEFAULT_MAX_LOG_BYTES, 'options.maxBytes');
+  }
+
+  /** Position after the latest change: the number of changes ever recorded. */
+  get head(): number {
+    return this.#head;
+  }
+
+  /** The oldest position a diff can start from. */
+  get tail(): number {
+    return this.#tail;
+  }
+
+  /** Records kept. */
+  get size(): number {
+    return this.#head - this.#tail;
+  }
+
+  /** UTF-16 units of pointers and value texts kept. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Whether any reader is open: only then are records kept, and value texts needed. */
+  get recording(): boolean {
+    return this.#cursors.size > 0;
+  }
+
+  /** Whether a diff from `position` to `head` can be built. */
+  holds(position: number): boolean {
+    return position >= this.#tail && position <= this.#head;
+  }
+
+  /**
+   * Appends one change; the storage calls this while applying it. (Plain
+   * arguments rather than one object: this runs on every change.)
+   * @param segments steps to the changed location; the log keeps this array
+   * @param objectPath whether every container on the way was an object
+   * @param kind `set` writes `text` at the location, `remove` deletes it
+   * @param existed whether the location held a value just before
+   * @param text for `set`: the value's JSON text; needed only while {@link ChangeLog.recording}
+   */
+  record(segments: readonly PathSegment[], objectPath: boolean, kind: 'set' | 'remove', existed: boolean, text: string | undefined): void {
+    this.#head += 1;
+    if (this.#cursors.size === 0) {
+      this.#tail = this.#head;
+      return;
+    }
+    const record: ChangeRecord = { pointer: toPointer(segments), segments, objectPath, kind, existed, text: kind === 'set' ? text : undefined };
+    this.#records.push(record);
+    this.#bytes += weight(record);
+    while (this.#head - this.#tail > this.#maxOps || (this.#bytes > this.#maxBytes && this.#head > this.#tail)) this.#dropOldest();
+  }
+
+  /** Tells the commit listeners that one whole change (one `set()` or `remove()`) is complete. */
+  commit(): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener();
+      } catch (err) {
+        reportCallbackError('a change-log listener', err);
+      }
+    }
+  }
+
+  /**
+   * Runs `listener` after every completed change (before the storage's
+   * `onChange` callbacks). A listener that throws is reported, not rethrown.
+   * @returns a function that unregisters the listener
+   */
+  onCommit(listener: () => void): () => void {
+    this.#listeners = [...this.#listeners, listener];
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /**
+   * Opens a reader at `position` (the head by default). A position the log
+   * no longer holds is allowed; diffs from it are `undefined`.
+   * @throws InvalidArgumentError when `position` is past the head
+   */
+  openCursor(position = this.#head): LogCursor {
+    if (!Number.isSafeInteger(position) || position < 0 || position > this.#head) {
+      throw new InvalidArgumentError('position', `an integer from 0 to ${this.#head}`, position);
+    }
+    const cursor = new LogCursor(this, position, () => this.#cursorMoved(cursor));
+    this.#cursors.add(cursor);
+    return cursor;
+  }
+
+  /**
+   * The JSON text of the compacted patch that takes the value at position
+   * `from` to the value at `to` (the head by default), using only `add`,
+   * `remove` and `replace`; `'[]'` when nothing changed; `undefined` when
+   * the log no longer holds `from` (send the whole value instead).
+   * @throws InvalidArgumentError when `to` is past the head or `from` past `to`
+   */
+  diffText(from: number, to: number = this.#head): string | undefined {
+    if (!Number.isSafeInteger(to) || to > this.#head || to < 0) throw new InvalidArgumentError('to', `an integer from 0 to ${this.#head}`, to);
+    if (!Number.isSafeInteger(from) || from > to) throw new InvalidArgumentError('from', `an integer up to ${to}`, from);
+    if (from < this.#tail) return undefined;
+    if (from === to) return '[]';
+    const start = this.#first + (from - this.#tail);
+    return compactPatchText(this.#records as readonly ChangeRecord[], start, start + (to - from));
+  }
+
+  #cursorMoved(cursor: LogCursor): void {
+    if (cursor.closed) this.#cursors.delete(cursor);
+    let min = this.#head;
+    for (const c of this.#cursors) if (c.position < min) min = c.position;
+    while (this.#tail < min) this.#dropOldest();
+  }
+
+  #dropOldest(): void {
+    const record = this.#records[this.#first];
+    if (record !== undefined) this.#bytes -= weight(record);
+    this.#records[this.#first] = undefined;
+    this.#first += 1;
+    this.#tail += 1;
+    if (this.#first === this.#records.length) {
+      this.#records = [];
+      this.#first = 0;
+    } else if (this.#first >= 1024 && this.#first * 2 >= this.#records.length) {
+      // Slice off the dropped prefix now and then: amortized O(1) per record.
+      this.#records = this.#records.slice(this.#first);
+      this.#first = 0;
+    }
+  }
+}
+
+function weight(record: ChangeRecord): number {
+  return record.pointer.length + (record.text?.length ?? 0);
+}
+
+function bound(value: number | undefined, fallback: number, argument: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(argument, 'a positive integer', value);
+  return value;
+}
+
+/** 64 random bits as hex, from Web Crypto (present in Node 20 and every browser, secure context or not). */
+function randomId(): string {
+  const bytes = new Uint8Array(8);
+  globalThis.crypto.getRandomValues(bytes);
+  let id = '';
+  for (const byte of bytes) id += byte.toString(16).padStart(2, '0');
+  return id;
+}

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { ChangeLog } from '../../src/state/change-log.js';
+import { Storage } from '../../src/state/storage.js';
+
+describe('ChangeLog', () => {
+  describe('positions and cursors', () => {
+    it('counts every change in head, and keeps nothing while no reader is open', () => {
+      const s = new Storage({});
+      s.set('a', 1);
+      s.set('b', 2);
+      assert.equal(s.log.head, 2);
+      assert.equal(s.log.tail, 2);
+      assert.equal(s.log.size, 0);
+      assert.equal(s.log.recording, false);
+      assert.equal(s.log.diffText(0), undefined, 'a position not held');
+      assert.equal(s.log.diffText(2), '[]');
+    });
+
+    it('keeps what the smallest cursor still needs, and drops it as cursors move on or close', () => {
+      const s = new Storage({});
+      const slow = s.log.openCursor();
+      s.set('a', 1);
+      const fast = s.log.openCursor();
+      s.set('b', 2);
+      s.set('c', 3);
+      assert.equal(s.log.size, 3);
+      assert.equal(s.log.diffText(slow.position), '[{"op":"add","path":"/a","value":1},{"op":"add","path":"/b","value":2},{"op":"add","path":"/c","value":3}]');
+      assert.equal(s.log.diffText(fast.position), '[{"op":"add","path":"/b","value":2},{"op":"add","path":"/c","value":3}]');
+      slow.advance(2);
+      assert.equal(s.log.tail, 1, 'the fast cursor still holds position 1');
+      fast.advance();
+      assert.equal(s.log.tail, 2);
+      assert.equal(s.log.diffText(2), '[{"op":"add","path":"/c","value":3}]');
+      slow.close();
+      slow.close();
+      assert.equal(slow.closed, true);
+      assert.equal(s.log.size, 0);
+      assert.equal(s.log.recording, true);
+      fast.close();
+      assert.equal(s.log.recording, false);
+    });
+
+    it('diffs between two held positions', () => {
+      const s = new Storage({});
+      const cursor = s.log.openCursor();
+      s.set('a', 1);
+      s.set('b', 2);
+      s.set('a', 3);
+      assert.equal(s.log.diffText(0, 2), '[{"op":"add","path":"/a","value":1},{"op":"add","path":"/b","value":2}]');
+      assert.equal(s.log.diffText(1, 3), '[{"op":"add","path":"/b","value":2},{"op":"replace","path":"/a","value":3}]');
+      cursor.close();
+    });
+
+    it('refuses positions out of range', () => {
+      const s = new Storage({});
+      const cursor = s.log.openCursor();
+      s.set('a', 1);
+      assert.throws(() => s.log.openCursor(5), { name: 'InvalidArgumentError', message: /^position must be an integer from 0 to 1/ });
+      assert.throws(() => cursor.advance(7), { name: 'InvalidArgumentError' });
+      cursor.advance();
+      assert.throws(() => cursor.advance(0), { name: 'InvalidArgumentError', message: /^position must be an integer from 1 to 1/ });
+      assert.throws(() => s.log.diffText(0, 9), { name: 'InvalidArgumentError', message: /^to must be/ });
+      assert.throws(() => s.log.diffText(1, 0), { name: 'InvalidArgumentError', message: /^from must be/ });
+      cursor.close();
+    });
+
+    it('has a random identity per log', () => {
+      const a = new ChangeLog();
+      const b = new ChangeLog();
+      assert.match(a.id, /^[0-9a-f]{16}$/);
+      assert.notEqual(a.id, b.id);
+    });
+  });
+
+  describe('bound', () => {
+    it('drops the oldest records past maxOps; a reader behind them gets undefined', () => {
+      const s = new Storage({}, { log: { maxOps: 3 } });
+      const cursor = s.log.openCursor();
+      for (let i = 0; i < 5; i++) s.set(String(i), i);
+      assert.equal(s.log.size, 3);
+      assert.equal(s.log.tail, 2);
+      assert.equal(s.log.holds(cursor.position), false);
+      assert.equal(s.log.diffText(cursor.position), undefined);
+      assert.equal(s.log.diffText(2), '[{"op":"add","path":"/2","value":2},{"op":"add","path":"/3","value":3},{"op":"add","path":"/4","value":4}]');
+      cursor.close();
+    });
+
+    it('drops the oldest records past maxBytes', () => {
+      const s = new Storage({}, { log: { maxBytes: 100 } });
+      const cursor = s.log.openCursor();
+      s.set('a', 'x'.repeat(60));
+      s.set('b', 'y'.repeat(60));
+      assert.equal(s.log.size, 1);
+      assert.ok(s.log.bytes <= 100);
+      s.set('c', 'z'.repeat(500));
+      assert.equal(s.log.size, 0, 'a record larger than the bound is not kept either');
+      assert.equal(s.log.diffText(cursor.position), undefined);
+      cursor.close();
+    });
+
+    it('refuses a bound that is not a positive integer', () => {
+      assert.throws(() => new ChangeLog({ maxOps: 0 }), { name: 'InvalidArgumentError', message: /^options\.maxOps must be a positive integer/ });
+      assert.throws(() => new ChangeLog({ maxBytes: 1.5 }), { message: /^options\.maxBytes/ });
+    });
+
+    it('stays correct when it slices off a long dropped prefix', () => {
+      const s = new Storage({});
+      const reader = s.log.openCursor();
+      for (let i = 0; i < 5000; i++) {
+        s.set('k', i);
+        if (i % 3 === 0) reader.advance();
+      }
+      assert.equal(s.log.diffText(reader.position), s.log.size === 0 ? '[]' : '[{"op":"replace","path":"/k","value":4999}]');
+      reader.close();
+    });
+  });
+
+  describe('commit listeners', () => {
+    it('run once per whole change, before the storage callbacks, until unregistered', () => {
+      const s = new Storage({ list: [] });
+      const order: string[] = [];
+      const stop = s.log.onCommit(() => order.push(`log@${s.log.head}`));
+      s.onChange(() => order.push('storage'));
+      s.set(['list', 2], 1); // three records (two of padding), one change
+      stop();
+      s.set('x', 1);
+      assert.deepEqual(order, ['log@3', 'storage', 'storage']);
+    });
+
+    it('report a throwing listener and run the others', () => {
+      const log = new ChangeLog();
+      let ran = 0;
+      log.onCommit(() => {
+        throw new Error('listener');
+      });
+      log.onCommit(() => ran++);
+      const original = console.error;
+      const errors: unknown[] = [];
+      console.error = (...args: unknown[]) => void errors.push(args);
+      try {
+        log.commit();
+      } finally {
+        console.error = original;
+      }
+      assert.equal(ran, 1);
+      assert.equal(errors.length, 1);
+    });
+  });
+});
