@@ -122,7 +122,10 @@ export class Storage {
           throw new InvalidArgumentError(`path[${depth}]`, 'a non-negative integer, as the value there is an array', segment);
         }
         objectPath = false;
-        if (segment >= node.length) break;
+        if (segment >= node.length) {
+          checkPadding(segment - node.length, depth);
+          break;
+        }
         parent = node;
         node = node[segment]!;
       } else if (node !== null && typeof node === 'object') {
@@ -133,6 +136,11 @@ export class Storage {
       } else {
         break;
       }
+    }
+    // Fresh arrays below the landing point are padded up to their index too.
+    for (let i = depth + 1; i < segments.length; i++) {
+      const segment = segments[i]!;
+      if (typeof segment === 'number') checkPadding(segment, i);
     }
     const adopted = adoptValue(value, this.#owned, 'value');
     const recording = this.#log.recording;
@@ -285,4 +293,17 @@ function childOf(node: JsonValue | undefined, segment: PathSegment): JsonValue |
 function writeKey(object: { [key: string]: JsonValue }, key: string, value: JsonValue): void {
   if (key === '__proto__') Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
   else object[key] = value;
+}
+
+/**
+ * The most nulls one set() may pad an array with. A path can come from a
+ * client's request: `set(['list', 1e9], v)` must be an error, not a billion
+ * nulls.
+ */
+export const MAX_ARRAY_PADDING = 10_000;
+
+function checkPadding(nulls: number, depth: number): void {
+  if (nulls > MAX_ARRAY_PADDING) {
+    throw new InvalidArgumentError(`path[${depth}]`, `an index at most ${MAX_ARRAY_PADDING} past the end of the array`, nulls);
+  }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { InvalidArgumentError } from '../../src/errors.js';
 import type { JsonValue } from '../../src/json.js';
-import { Storage } from '../../src/state/storage.js';
+import { MAX_ARRAY_PADDING, Storage } from '../../src/state/storage.js';
 
 /** The patch text `change` records (a reader must be open for records to be kept). */
 function recorded(storage: Storage, change: () => void): string {
@@ -378,5 +378,16 @@ describe('Storage', () => {
     it('refuses a non-function', () => {
       assert.throws(() => new Storage().onChange('x' as never), { name: 'InvalidArgumentError', message: /^callback must be a function/ });
     });
+  });
+});
+
+describe('Storage array padding', () => {
+  it('refuses an index far past the end of an array instead of padding a billion nulls', () => {
+    const s = new Storage({ list: [1] });
+    assert.throws(() => s.set(['list', 1e9], 'x'), /path\[1\] must be an index at most/);
+    assert.throws(() => s.set(['fresh', 1e9], 'x'), /path\[1\]/);
+    assert.deepEqual(s.data, { list: [1] });
+    s.set(['list', MAX_ARRAY_PADDING], 'ok');
+    assert.equal((s.get('list') as unknown[]).length, MAX_ARRAY_PADDING + 1);
   });
 });
