@@ -21,7 +21,11 @@ function platform(): Platform {
 /**
  * Connects to a juggler server: one attempt, which resolves with an open
  * {@link Client} or rejects with a ConnectError (kind `'network'`: a
- * browser does not say why a handshake failed).
+ * browser does not say why a handshake failed). As in Node it offers
+ * koa-juggler.v1 and resolves after `welcome`; a handshake that fails
+ * before open is retried at once without the offer (a page cannot tell a
+ * server that selected no subprotocol from one that is down), and once
+ * that succeeds the address is remembered as plain for the page's life.
  *
  * @param url a `ws:`/`wss:` address, or one relative to the page (`'/ws'`)
  * @param options see {@link ConnectOptions} (`auth` and `tls` are Node only)
@@ -59,6 +63,7 @@ export function reconnect(addresses: string | readonly string[], options?: Recon
 }
 
 export { Client, type ClientStatus, type ChangeListener } from './client.js';
+export { ClientCall, type ClientCallEvents } from './client-call.js';
 export { ReconnectingClient } from './reconnect.js';
 export type {
   AuthSource,

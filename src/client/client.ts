@@ -1,7 +1,9 @@
 /**
  * One client connection: the juggler user layer over a {@link Transport}
- * (segmentation, pings, keepalive) on a {@link ClientSocket}. Runs
- * unchanged in Node and browsers; `connect()` creates it.
+ * (segmentation, pings, keepalive) on a {@link ClientSocket}, and, when the
+ * server selected it, the koa-juggler.v1 extension (hello/welcome, session,
+ * versions, keyed requests, notify, streams). Runs unchanged in Node and
+ * browsers; `connect()` creates it.
  */
 import {
   ConnectionClosedError,
@@ -11,25 +13,27 @@ import {
   ProtocolError,
 } from '../errors.js';
 import { encodeJson, type JsonValue } from '../json.js';
-import { parseServerMessage, type ServerMessage } from '../protocol/messages.js';
-import { applyPatch } from '../state/apply-patch.js';
+import {
+  EXTENSION_PROTOCOL,
+  parseServerMessage,
+  type ServerMessage,
+  type WelcomeMessage,
+} from '../protocol/messages.js';
 import type { Patch } from '../state/patch.js';
 import { CLOSE_ABNORMAL, CLOSE_NORMAL, CLOSE_UNSUPPORTED_DATA, clampReason, isApplicationCloseCode } from '../transport/close-codes.js';
 import { Transport } from '../transport/transport.js';
+import { CallTable } from './call-table.js';
+import type { ClientCall } from './client-call.js';
 import { resolveRequestOptions, type RequestOptions, type ResolvedConnectOptions } from './options.js';
 import { PendingRequests } from './pending.js';
+import { RemoteState, type ChangeListener } from './remote-state.js';
+import { reportTo, runCallback } from './run-callback.js';
 import type { ClientSocket, SocketHandlers } from './socket.js';
+
+export type { ChangeListener } from './remote-state.js';
 
 /** Where a client is in its life: `'open'` until `close()` or the server ends it, `'closed'` once `closed` has resolved. */
 export type ClientStatus = 'open' | 'closing' | 'closed';
-
-/**
- * Called after each change of the remote state, with the new state and the
- * diff that made it. Both are the client's own objects: read, don't write.
- * Values inside `diff` became part of `state` without a copy, so a diff
- * kept after the call changes with later diffs: clone what you keep.
- */
-export type ChangeListener = (state: JsonValue, diff: Patch) => void;
 
 /** `Symbol.asyncDispose`, or its registered stand-in where the runtime has none yet (older browsers). */
 export const ASYNC_DISPOSE = ((Symbol as { asyncDispose?: symbol }).asyncDispose ?? Symbol.for('Symbol.asyncDispose')) as typeof Symbol.asyncDispose;
@@ -43,12 +47,20 @@ export const ASYNC_DISPOSE = ((Symbol as { asyncDispose?: symbol }).asyncDispose
  * that detects changes by reference must re-render from `onChange` (or
  * clone), not compare `state` with its previous value.
  *
+ * On a koa-juggler.v1 connection (`extension` is true) the client has
+ * said `hello` and `connect()` resolved after the server's `welcome`, so
+ * `session` and `resumed` are known from the start; `version` follows the
+ * state; `send()` may carry an idempotency `key`; `notify()` and
+ * `stream()` work. On a plain connection those two fail with
+ * ExtensionUnavailableError.
+ *
  * Errors: `send()` rejects with JugglerError when the server answers with
  * a failure, ConnectionClosedError when the connection closes first with a
  * close frame (from either side), ConnectionLostError when it drops
  * without one (network, ping timeout), ProtocolError when the server sent
  * something invalid (the client then closes with 1002, 1003 or 1009), and
- * TimeoutError when the request's own `timeout` elapses.
+ * TimeoutError when the request's own `timeout` elapses. Open stream calls
+ * fail with the same connection errors.
  */
 export class Client {
   /** The address this client connected to. */
@@ -57,28 +69,48 @@ export class Client {
   readonly #transport: Transport;
   readonly #options: ResolvedConnectOptions;
   readonly #pending = new PendingRequests();
-  readonly #listeners = new Set<ChangeListener>();
-  // Whether koa-juggler.v1 was negotiated. Never, for now: the client does
-  // not offer it yet. Extension messages will dispatch on it (#onMessage).
-  readonly #extension: boolean = false;
+  readonly #calls = new CallTable(
+    (text) => this.#transport.sendText(text),
+    (err) => this.#report(err),
+  );
+  readonly #remote = new RemoteState((listener, state, diff) => this.#call(listener, state, diff));
+  // Whether koa-juggler.v1 was negotiated (the server selected the subprotocol).
+  readonly #extension: boolean;
+  #welcome: WelcomeMessage | null = null;
+  // Messages after `welcome`, held until the task after connect() resolved (null: not holding).
+  #held: ServerMessage[] | null = null;
   #status: ClientStatus = 'open';
-  #state: JsonValue = null;
   #error: Error | null = null;
   #closeTimer: ReturnType<typeof setTimeout> | null = null;
   readonly #closed: Promise<void>;
   #resolveClosed!: () => void;
+  readonly #ready: Promise<void>;
+  #settleReady: ((err?: Error) => void) | null = null;
+  readonly #onReady: ((client: Client) => void) | undefined;
 
   /**
    * Not for applications: use `connect()`.
-   * @param onOpen called once the client exists and before any message is
-   *   handled, so that an owner (the reconnecting client) misses nothing
+   * @param onReady called once the connection is ready (at once on a plain
+   *   connection, on `welcome` on an extension one) and before any other
+   *   message is handled, so that an owner (the reconnecting client) misses nothing
    * @internal
    */
-  constructor(url: string, socket: ClientSocket, options: ResolvedConnectOptions, onOpen?: (client: Client) => void) {
+  constructor(url: string, socket: ClientSocket, options: ResolvedConnectOptions, onReady?: (client: Client) => void) {
     this.url = url;
     this.#socket = socket;
     this.#options = options;
+    this.#onReady = onReady;
+    this.#extension = socket.protocol === EXTENSION_PROTOCOL;
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#ready = new Promise<void>((resolve, reject) => {
+      this.#settleReady = (err) => {
+        this.#settleReady = null;
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+    });
+    // Nobody may be waiting (a plain client), and a failed start is reported through connect().
+    this.#ready.catch(() => {});
     this.#transport = new Transport(
       socket,
       {
@@ -95,16 +127,29 @@ export class Client {
         lost: (reason) => this.#teardown(new ConnectionLostError(`connection lost: ${reason}`)),
       },
     );
-    onOpen?.(this);
-    // Handle messages from the next task on (the socket holds them until
-    // then), so that listeners registered right after `await connect()`
-    // see the first state too.
-    setTimeout(() => socket.listen(this.#handlers), 0);
+    if (!this.#extension) {
+      this.#settleReady!();
+      onReady?.(this);
+      // Handle messages from the next task on (the socket holds them until
+      // then), so that listeners registered right after `await connect()`
+      // see the first state too.
+      setTimeout(() => socket.listen(this.#handlers), 0);
+      return;
+    }
+    const { session, version, state } = options.resume;
+    // Resuming by version: diffs continue from the value the caller had at that version.
+    if (version !== null) this.#remote.resume(state, version);
+    const hello: Record<string, unknown> = { type: 'hello' };
+    if (session !== null) hello.session = session;
+    if (version !== null) hello.version = version;
+    this.#transport.send(hello);
+    this.#held = [];
+    socket.listen(this.#handlers);
   }
 
   /** The remote state: `null` until the first diff, then updated in place by each diff (see the class notes). */
   get state(): JsonValue {
-    return this.#state;
+    return this.#remote.value;
   }
 
   /** `'open'`, `'closing'` (close started, pending requests already failed) or `'closed'`. */
@@ -126,6 +171,41 @@ export class Client {
     return this.#error;
   }
 
+  /** Whether the server selected the koa-juggler.v1 extension for this connection. */
+  get extension(): boolean {
+    return this.#extension;
+  }
+
+  /**
+   * The session token from the server's `welcome` (renewed in each one):
+   * pass it as `connect(url, { session })` to resume the session later.
+   * `null` on a plain connection.
+   */
+  get session(): string | null {
+    return this.#welcome?.session ?? null;
+  }
+
+  /** Whether the server resumed the session given to `connect()` (false for a new session and on a plain connection). */
+  get resumed(): boolean {
+    return this.#welcome?.resumed ?? false;
+  }
+
+  /**
+   * The version of `state`: of the last state message applied, or the one
+   * this client resumed from while nothing newer has arrived. Pass it with
+   * a copy of `state` as `connect(url, { session, version, state })` to
+   * come back with only what changed since. `null` on a plain connection
+   * and before the first state.
+   */
+  get version(): string | null {
+    return this.#remote.version;
+  }
+
+  /** @internal resolves once ready (see the constructor), rejects when the connection ends first */
+  get ready(): Promise<void> {
+    return this.#ready;
+  }
+
   /**
    * Calls `listener(state, diff)` after each diff from the server, after
    * `state` has been updated. A listener that throws is reported to
@@ -139,12 +219,7 @@ export class Client {
   onChange(listener: ChangeListener): () => void {
     if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'a function', listener);
     if (this.#status === 'closed') return () => {};
-    // A wrapper, so that registering the same function twice gives two independent registrations.
-    const entry: ChangeListener = (state, diff) => listener(state, diff);
-    this.#listeners.add(entry);
-    return () => {
-      this.#listeners.delete(entry);
-    };
+    return this.#remote.listen(listener);
   }
 
   /**
@@ -154,7 +229,9 @@ export class Client {
    * @param name the request name (`''` makes the server echo `data`)
    * @param data any JSON value; `undefined` is sent as `null`
    * @param options `timeout`: reject with TimeoutError after this many ms
-   *   (nothing is sent to the server; a late answer is ignored)
+   *   (nothing is sent to the server; a late answer is ignored); `key`: an
+   *   idempotency key (extension connections; see {@link RequestOptions.key}).
+   *   This client does not re-send anything by itself: `reconnect()` does.
    * @throws (rejects) JugglerError with the server's `data` when it answered with a failure;
    *   ConnectionClosedError, ConnectionLostError or ProtocolError when the
    *   connection ends first or has ended; TimeoutError; InvalidArgumentError
@@ -162,45 +239,114 @@ export class Client {
    */
   send(name: string, data: JsonValue = null, options?: RequestOptions): Promise<JsonValue> {
     if (typeof name !== 'string') return Promise.reject(new InvalidArgumentError('name', 'a string', name));
-    let timeout: number | null;
+    let resolved: ReturnType<typeof resolveRequestOptions>;
     try {
-      timeout = resolveRequestOptions(options).timeout;
+      resolved = resolveRequestOptions(options);
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.#status !== 'open') return Promise.reject(this.#afterCloseError());
+    return this.request(name, data, resolved.key ?? null, resolved.timeout).answer;
+  }
+
+  /**
+   * @internal `send()` after validation, with the id it got (-1 when
+   * nothing was sent), for the reconnecting client, which re-sends keyed
+   * requests and runs its own timeout
+   */
+  request(name: string, data: JsonValue, key: string | null, timeout: number | null): { id: number; answer: Promise<JsonValue> } {
+    if (this.#status !== 'open') return { id: -1, answer: Promise.reject(this.#afterCloseError()) };
     const id = this.#pending.nextId();
+    const message: Record<string, unknown> = { type: 'request', id, name, data };
+    // A plain server does not know `key` (Python's may reject unknown fields): only the extension gets it.
+    if (key !== null && this.#extension) message.key = key;
     let text: string;
     try {
-      text = encodeJson({ type: 'request', id, name, data });
+      text = encodeJson(message);
     } catch (err) {
-      return Promise.reject(new InvalidArgumentError('data', `a JSON value (${(err as Error).message})`));
+      return { id: -1, answer: Promise.reject(new InvalidArgumentError('data', `a JSON value (${(err as Error).message})`)) };
     }
     const answer = this.#pending.add(id, name, timeout);
     this.#transport.sendText(text);
-    return answer;
+    return { id, answer };
+  }
+
+  /** @internal stops waiting for request `id` (its answer rejects with `err`; a late response is ignored) */
+  forget(id: number, err: Error): void {
+    this.#pending.fail(id, err);
   }
 
   /**
-   * One-way message to the server. Needs the koa-juggler.v1 extension,
-   * which this client does not negotiate yet.
-   * @throws (rejects) ExtensionUnavailableError, always for now
+   * Sends a one-way message to the server (its `onNotify`); nothing comes
+   * back. Resolves once it is handed to the socket. With
+   * `parallelRequests` off the server handles it in order with requests.
+   * @throws (rejects) ExtensionUnavailableError on a plain connection;
+   *   the connection error once it has ended; InvalidArgumentError for a
+   *   bad `name` or `data` that JSON cannot carry
    */
   notify(name: string, data: JsonValue = null): Promise<void> {
-    void name;
-    void data;
-    return Promise.reject(new ExtensionUnavailableError('notify()'));
+    if (typeof name !== 'string') return Promise.reject(new InvalidArgumentError('name', 'a string', name));
+    if (this.#status !== 'open') return Promise.reject(this.#afterCloseError());
+    if (!this.#extension) return Promise.reject(new ExtensionUnavailableError('notify()'));
+    let text: string;
+    try {
+      text = encodeJson({ type: 'notify', name, data });
+    } catch (err) {
+      return Promise.reject(new InvalidArgumentError('data', `a JSON value (${(err as Error).message})`));
+    }
+    this.#transport.sendText(text);
+    return Promise.resolve();
   }
 
   /**
-   * Streaming call. Needs the koa-juggler.v1 extension, which this client
-   * does not negotiate yet.
-   * @throws ExtensionUnavailableError, always for now
+   * Opens a streaming call (the server's `onStream`): returns at once a
+   * {@link ClientCall}, an async iterable of what the server sends, with
+   * `on('data' | 'error' | 'end')`, `send()`, `end()` and `cancel()`. All
+   * call shapes are this one: unary (`data` in, one item out), server
+   * streaming, client streaming (`send()` then `end()`), bidirectional.
+   * Calls share the id space of requests, run beside them, and are not
+   * resumed after a reconnect: a lost connection fails them.
+   *
+   * @param name the call name, as the server's `onStream` sees it
+   * @param data the call's opening argument (any JSON value)
+   * @throws ExtensionUnavailableError on a plain connection; the
+   *   connection error once it has ended; InvalidArgumentError for a bad
+   *   `name` or `data` that JSON cannot carry (thrown, not rejected: no
+   *   call exists then)
+   *
+   * @example
+   * // unary
+   * const [answer] = await Array.fromAsync(client.stream('lookup', { id: 7 }));
+   *
+   * // server streaming, reading slowly: the server waits for credit
+   * for await (const event of client.stream('tail', { from: 0 })) await handle(event);
+   *
+   * // client streaming
+   * const upload = client.stream('store', { name: 'log.txt' });
+   * for (const chunk of chunks) await upload.send(chunk);
+   * upload.end();
+   * for await (const receipt of upload) console.log(receipt);
+   *
+   * // bidirectional, with events
+   * const chat = client.stream('chat', null);
+   * chat.on('data', (msg) => show(msg));
+   * chat.on('error', (err) => console.error(err));
+   * await chat.send('hi');
+   * chat.cancel();
    */
-  stream(name: string, data: JsonValue = null): never {
-    void name;
-    void data;
-    throw new ExtensionUnavailableError('stream()');
+  stream(name: string, data: JsonValue = null): ClientCall {
+    if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', name);
+    if (this.#status !== 'open') throw this.#afterCloseError();
+    if (!this.#extension) throw new ExtensionUnavailableError('stream()');
+    const id = this.#pending.nextId();
+    let text: string;
+    try {
+      text = encodeJson({ type: 'stream-open', id, name, data });
+    } catch (err) {
+      throw new InvalidArgumentError('data', `a JSON value (${(err as Error).message})`);
+    }
+    const call = this.#calls.open(id, name);
+    this.#transport.sendText(text);
+    return call;
   }
 
   /**
@@ -218,6 +364,13 @@ export class Client {
     if (typeof reason !== 'string') throw new InvalidArgumentError('reason', 'a string', reason);
     if (this.#status !== 'open') return;
     this.#startClose(new ConnectionClosedError(code, reason), code, reason);
+  }
+
+  /** @internal drops the connection at once (an abandoned attempt): no close handshake */
+  abandon(error: Error): void {
+    if (this.#status === 'closed') return;
+    this.#socket.destroy();
+    this.#teardown(error);
   }
 
   /** `await using client = await connect(...)`: closes with 1000 and waits until closed. */
@@ -244,7 +397,7 @@ export class Client {
       this.#error = err;
       this.#status = 'closing';
       this.#transport.close();
-      this.#pending.failAll(err);
+      this.#failPending(err);
       this.#armCloseTimer();
     },
     close: (code, reason, cause) => {
@@ -267,55 +420,77 @@ export class Client {
       this.#protocolError(err);
       return;
     }
+    if (this.#extension && this.#welcome === null) {
+      if (message.type !== 'welcome') {
+        this.#protocolError(new ProtocolError(`the server's first message must be welcome, not ${message.type}`));
+        return;
+      }
+      this.#onWelcome(message);
+      return;
+    }
+    if (this.#held !== null) this.#held.push(message);
+    else this.#dispatch(message);
+  }
+
+  #onWelcome(welcome: WelcomeMessage): void {
+    this.#welcome = welcome;
+    this.#calls.start(welcome.streamWindow);
+    // What follows welcome waits for the task after connect() resolved (see onChange).
+    setTimeout(() => this.#release(), 0);
+    this.#settleReady?.();
+    if (this.#onReady) this.#call(this.#onReady, this);
+  }
+
+  #release(): void {
+    const held = this.#held;
+    this.#held = null;
+    if (held === null) return;
+    for (const message of held) {
+      if (this.#status !== 'open') return;
+      this.#dispatch(message);
+    }
+  }
+
+  #dispatch(message: ServerMessage): void {
     switch (message.type) {
       case 'response':
         // An unknown id is the late answer to a request that timed out.
         this.#pending.settle(message.id, message.success, message.data);
         return;
       case 'state':
-        this.#applyDiff(message.diff);
+        this.#applyDiff(message.diff, message.version);
         return;
       case 'notify':
         if (this.#options.onNotify !== null) this.#call(this.#options.onNotify, message.name, message.data);
         return;
+      case 'welcome':
+        this.#protocolError(new ProtocolError('welcome sent twice'));
+        return;
       default:
-        // welcome and stream-* only parse on an extension connection, which
-        // this client does not negotiate yet; the extension dispatches here.
-        this.#protocolError(new ProtocolError(`unexpected ${message.type} message`));
+        try {
+          this.#calls.receive(message);
+        } catch (err) {
+          this.#protocolError(err);
+        }
     }
   }
 
-  #applyDiff(diff: Patch): void {
-    let next: JsonValue;
+  #applyDiff(diff: Patch, version: string | undefined): void {
     try {
-      next = applyPatch(this.#state, diff);
+      this.#remote.apply(diff, this.#extension ? (version ?? null) : null);
     } catch (err) {
-      // applyPatch undid what it had applied: state stays the last good value.
+      // The patch was undone: state stays the last good value.
       this.#protocolError(err);
-      return;
     }
-    this.#state = next;
-    for (const listener of [...this.#listeners]) this.#call(listener, next, diff);
   }
 
   /** Runs a user callback; what it throws (or a promise it returns rejects with) goes to onError. */
   #call<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): void {
-    try {
-      const result = fn(...args);
-      if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
-        (result as Promise<unknown>).then(undefined, (err: unknown) => this.#report(err));
-      }
-    } catch (err) {
-      this.#report(err);
-    }
+    runCallback(this.#options.onError, fn, ...args);
   }
 
   #report(err: unknown): void {
-    try {
-      this.#options.onError(err);
-    } catch {
-      // An onError that throws has nowhere left to report to.
-    }
+    reportTo(this.#options.onError, err);
   }
 
   /** The server sent something invalid: fail everything pending with it and close with its code. */
@@ -329,9 +504,17 @@ export class Client {
     this.#error = error;
     this.#status = 'closing';
     this.#transport.close();
-    this.#pending.failAll(error);
+    this.#failPending(error);
     this.#socket.close(code, clampReason(reason));
     this.#armCloseTimer();
+  }
+
+  /** Requests, calls and a connect() still waiting for welcome: all fail with `error`. */
+  #failPending(error: Error): void {
+    this.#held = null;
+    this.#pending.failAll(error);
+    this.#calls.failAll(error);
+    this.#settleReady?.(error);
   }
 
   // A server that never answers the close frame must not keep `closed` pending forever.
@@ -351,8 +534,8 @@ export class Client {
     this.#transport.close();
     if (this.#closeTimer !== null) clearTimeout(this.#closeTimer);
     this.#closeTimer = null;
-    this.#pending.failAll(this.#error);
-    this.#listeners.clear();
+    this.#failPending(this.#error);
+    this.#remote.clear();
     this.#resolveClosed();
   }
 

@@ -1,20 +1,45 @@
 /**
  * One connection attempt, shared by both entries (Node and browser), which
- * differ only in the {@link Platform} they pass.
+ * differ only in the {@link Platform} they pass: the koa-juggler.v1 offer
+ * with its fallback to plain juggler, the connect timeout, and the wait for
+ * `welcome` on an extension connection.
  */
 import { ConnectError } from '../errors.js';
+import { EXTENSION_PROTOCOL } from '../protocol/messages.js';
 import { Client } from './client.js';
 import { resolveConnectOptions, resolveUrl, type ConnectOptions, type PlatformInfo, type ResolvedConnectOptions } from './options.js';
-import type { OpenSocket } from './socket.js';
+import { abortError, type ClientSocket, type OpenSocket, type SocketOptions } from './socket.js';
 
 /** A platform: its limits and how it opens a socket. */
 export interface Platform extends PlatformInfo {
   openSocket: OpenSocket;
 }
 
+/** Addresses known to select no subprotocol, oldest first; bounded so that a long-lived process cannot grow it forever. */
+const PLAIN_ADDRESSES = new Map<string, number>();
+const MAX_PLAIN_ADDRESSES = 1024;
+
+/** Whether this process (or page) has learnt that `url` is a plain juggler server, to which koa-juggler.v1 is not offered. */
+export function isKnownPlain(url: string): boolean {
+  return PLAIN_ADDRESSES.has(url);
+}
+
+/** Forgets what was learnt about `url` (or every address): the next attempt offers the extension again. For tests and long-lived apps. */
+export function forgetPlainAddress(url?: string): void {
+  if (url === undefined) PLAIN_ADDRESSES.clear();
+  else PLAIN_ADDRESSES.delete(url);
+}
+
+function rememberPlain(url: string): void {
+  PLAIN_ADDRESSES.delete(url);
+  PLAIN_ADDRESSES.set(url, Date.now());
+  if (PLAIN_ADDRESSES.size > MAX_PLAIN_ADDRESSES) PLAIN_ADDRESSES.delete(PLAIN_ADDRESSES.keys().next().value!);
+}
+
 /**
  * `connect()` for `platform`: validates, then makes one attempt.
- * @throws (rejects) InvalidArgumentError, ConnectError
+ * @throws (rejects) InvalidArgumentError, ConnectError, or the connection
+ *   error when an extension connection ends before its `welcome`
  */
 export async function connectWith(platform: Platform, url: string, options?: ConnectOptions): Promise<Client> {
   const address = resolveUrl(url, platform);
@@ -22,16 +47,19 @@ export async function connectWith(platform: Platform, url: string, options?: Con
 }
 
 /**
- * Opens one connection with validated options: resolves with an open
- * client, or rejects with a ConnectError saying why it could not (kind
- * `'timeout'` after `connectTimeout`, `'aborted'` on `options.signal`).
- * @param onOpen see the Client constructor
+ * Opens one connection with validated options: resolves with a ready
+ * client (on an extension connection, once `welcome` has arrived, so that
+ * `client.session` is known), or rejects saying why it could not: a
+ * ConnectError (kind `'timeout'` after `connectTimeout`, which covers the
+ * wait for `welcome` too, `'aborted'` on `options.signal`), or the
+ * connection error when the server closed before `welcome`.
+ * @param onReady see the Client constructor
  */
 export async function openClient(
   platform: Platform,
   url: string,
   options: ResolvedConnectOptions,
-  onOpen?: (client: Client) => void,
+  onReady?: (client: Client) => void,
 ): Promise<Client> {
   const controller = new AbortController();
   const timer = setTimeout(() => {
@@ -44,14 +72,67 @@ export async function openClient(
     else signal.addEventListener('abort', forwardAbort, { once: true });
   }
   try {
-    const socket = await platform.openSocket(
-      url,
-      { protocols: [], maxMessageSize: options.maxMessageSize, auth: options.auth, tls: options.tls },
-      controller.signal,
-    );
-    return new Client(url, socket, options, onOpen);
+    const socket = await openNegotiating(platform, url, options, controller.signal);
+    const client = new Client(url, socket, options, onReady);
+    await untilReady(client, url, controller.signal);
+    return client;
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener('abort', forwardAbort);
   }
+}
+
+/**
+ * Opens the socket offering koa-juggler.v1 (unless `options.extension` is
+ * false or the address is known plain). A server that selects no
+ * subprotocol fails such a handshake on the client's side (Node `ws`:
+ * "Server sent no subprotocol"; a browser: closed with 1006 before open,
+ * without saying why), so that failure is retried at once without the
+ * offer, and a success then marks the address plain.
+ */
+async function openNegotiating(platform: Platform, url: string, options: ResolvedConnectOptions, signal: AbortSignal): Promise<ClientSocket> {
+  const base: Omit<SocketOptions, 'protocols'> = { maxMessageSize: options.maxMessageSize, auth: options.auth, tls: options.tls };
+  if (!options.extension || PLAIN_ADDRESSES.has(url)) return platform.openSocket(url, { ...base, protocols: [] }, signal);
+  try {
+    return await platform.openSocket(url, { ...base, protocols: [EXTENSION_PROTOCOL] }, signal);
+  } catch (err) {
+    if (signal.aborted || !mayBeRefusedOffer(platform, err)) throw err;
+    const socket = await platform.openSocket(url, { ...base, protocols: [] }, signal);
+    rememberPlain(url);
+    return socket;
+  }
+}
+
+/** Whether a failed attempt may have failed only because the server selected no subprotocol. */
+function mayBeRefusedOffer(platform: Platform, err: unknown): boolean {
+  if (!(err instanceof ConnectError)) return false;
+  // A browser does not say why a handshake failed: any failure before open may be this one.
+  if (platform.name === 'browser') return err.kind === 'network';
+  return err.kind === 'handshake' && /no subprotocol/i.test(err.message);
+}
+
+/** Waits for the client to be ready; on timeout or abort, drops it and rejects with the signal's reason. */
+function untilReady(client: Client, url: string, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      const err = abortError(signal, url);
+      client.abandon(err);
+      reject(err);
+    };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    client.ready.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }

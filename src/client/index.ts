@@ -22,12 +22,24 @@ const NODE: Platform = { name: 'node', openSocket: openNodeSocket };
  * segments of `maxSegmentSize` without ever splitting a surrogate pair, and
  * keeps `client.state` by applying the server's diffs in place.
  *
+ * It offers the koa-juggler.v1 extension. When the server selects it, the
+ * client says `hello` (with `options.session` and `options.version` when
+ * given) and `connect()` resolves once the server's `welcome` has arrived,
+ * so `client.session` and `client.resumed` are set. A server without it
+ * (Python's hat-juggler, ours with `extensions: false`) fails a handshake
+ * that offers a subprotocol; the client then retries at once without the
+ * offer, remembers that address as plain for the life of the process, and
+ * works as a plain juggler client (`notify()` and `stream()` reject with
+ * ExtensionUnavailableError).
+ *
  * @param url a `ws:` or `wss:` address, e.g. `ws://127.0.0.1:8080/ws`
  * @param options see {@link ConnectOptions}
  * @throws (rejects) InvalidArgumentError for a bad address or option (the
  *   message names it); ConnectError when the attempt fails, with `kind`
  *   `'refused'`, `'http'` (and `status`: 401, 403, 404...), `'tls'`,
- *   `'timeout'`, `'aborted'`, `'handshake'` or `'network'`
+ *   `'timeout'` (also when no `welcome` comes within `connectTimeout`),
+ *   `'aborted'`, `'handshake'` or `'network'`; the connection error
+ *   (ConnectionClosedError...) when the server closes before `welcome`
  *
  * @example
  * import { connect, JugglerError } from 'koa-juggler/client';
@@ -45,6 +57,14 @@ const NODE: Platform = { name: 'node', openSocket: openNodeSocket };
  * }
  * client.close();
  * await client.closed;
+ *
+ * @example
+ * // Resume explicitly, e.g. in a new process that saved what it had:
+ * const saved = { session: client.session, version: client.version, state: structuredClone(client.state) };
+ * // ... later ...
+ * const again = await connect('ws://127.0.0.1:8080/ws', saved);
+ * again.resumed; // true while the server still holds the session
+ * again.state;   // the saved state brought up to date by one diff (or nothing, if current)
  */
 export function connect(url: string, options?: ConnectOptions): Promise<Client> {
   return connectWith(NODE, url, options);
@@ -55,7 +75,8 @@ export function connect(url: string, options?: ConnectOptions): Promise<Client> 
  * the same `state`, `onChange`, notifications and `send()` across
  * reconnects. Returns at once; it connects in the background. See
  * {@link ReconnectingClient} for the retry policy, how the state is reset
- * and what `send()` does while disconnected.
+ * or resumed, how keyed requests survive a blip, and what `send()` does
+ * while disconnected.
  *
  * @param addresses one `ws:`/`wss:` address or several, tried in order
  * @param options see {@link ReconnectOptions}
@@ -68,12 +89,13 @@ export function connect(url: string, options?: ConnectOptions): Promise<Client> 
  *   auth: async () => ({ username: 'svc', password: await fetchToken() }), // before every attempt
  *   backoff: { initial: 500, max: 30000, jitter: 0.5 },
  *   budget: 120_000,                        // give up after 2 min without a connection
+ *   onAttempt: (n, url) => console.log(`attempt ${n} to ${url}`),
  *   onConnected: (url) => console.log('connected to', url),
  *   onDisconnected: (err) => console.warn('disconnected:', err.message),
  *   onGiveUp: (err) => console.error(err.message),
  * });
- * live.onChange((state) => render(state)); // state is null again after each reconnect
- * await live.send('start', null);          // rejects at once while disconnected
+ * live.onChange((state) => render(state)); // resumed by version on the extension; null first otherwise
+ * await live.send('start', null);          // keyed: re-sent once if a blip cuts it; rejects at once while disconnected
  * live.close();
  * await live.closed;
  */
@@ -82,6 +104,7 @@ export function reconnect(addresses: string | readonly string[], options?: Recon
 }
 
 export { Client, type ClientStatus, type ChangeListener } from './client.js';
+export { ClientCall, type ClientCallEvents } from './client-call.js';
 export { ReconnectingClient } from './reconnect.js';
 export type {
   AuthSource,

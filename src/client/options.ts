@@ -1,157 +1,24 @@
 /**
- * Options of `connect()`, `reconnect()` and `send()`: the interfaces users
- * see, with their defaults, and the one place where they are validated and
- * merged with those defaults.
+ * Options of `connect()`, `reconnect()` and `send()`: the one place where
+ * they are validated and merged with their defaults. The interfaces users
+ * see are in connect-options.ts (re-exported here).
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { JsonValue } from '../json.js';
+import { MAX_KEY_LENGTH } from '../protocol/messages.js';
+import type { AuthSource, BackoffOptions, BasicAuth, PlatformInfo, TlsOptions } from './connect-options.js';
 
-/** HTTP Basic credentials sent on the WebSocket upgrade (Node only). */
-export interface BasicAuth {
-  username: string;
-  password: string;
-}
-
-/** PEM or DER material, as `node:tls` takes it. */
-export type TlsMaterial = string | Uint8Array | readonly (string | Uint8Array)[];
-
-/** TLS options for `wss:` addresses (Node only; a browser uses its own trust store). */
-export interface TlsOptions {
-  /** Certificate authorities to trust instead of the system's. */
-  ca?: TlsMaterial;
-  /** Client certificate, for servers that ask for one. */
-  cert?: TlsMaterial;
-  /** Private key of `cert`. */
-  key?: TlsMaterial;
-}
-
-/** Options of {@link connect}. An option given as `undefined` takes its default. */
-export interface ConnectOptions {
-  /** Called with every `notify` message from the server. */
-  onNotify?: (name: string, data: JsonValue) => void;
-  /**
-   * Called with errors thrown by your own callbacks (`onChange`,
-   * `onNotify`, and `reconnect()`'s callbacks), which never break the
-   * connection.
-   * @default reports them with `console.error`
-   */
-  onError?: (err: unknown) => void;
-  /** HTTP Basic credentials for the upgrade. Node only: a browser sends the credentials it has stored. */
-  auth?: BasicAuth;
-  /** TLS options for `wss:`. Node only. */
-  tls?: TlsOptions;
-  /**
-   * Longest segment payload this client sends, in UTF-16 units (header
-   * excluded). At least 2, so that a surrogate pair always fits.
-   * @default 65536
-   */
-  maxSegmentSize?: number;
-  /**
-   * Largest message accepted from the server (all its segments together),
-   * in bytes of UTF-8 in Node, in UTF-16 units in browsers (which only hand
-   * over strings). A larger one is a ProtocolError: the client closes with 1009.
-   * @default 67108864 (64 MiB)
-   */
-  maxMessageSize?: number;
-  /**
-   * Ping the server after this long without receiving anything; `null`
-   * never pings (the client still answers the server's pings).
-   * @default 30000
-   */
-  pingDelay?: number | null;
-  /**
-   * Drop the connection (ConnectionLostError) when nothing arrives this
-   * long after a ping. Also bounds how long `close()` waits for the
-   * server's close frame.
-   * @default 30000
-   */
-  pingTimeout?: number;
-  /**
-   * Give up a connection attempt (ConnectError, kind `'timeout'`) that has
-   * not opened within this long.
-   * @default 30000
-   */
-  connectTimeout?: number;
-  /** Aborts the connection attempt (ConnectError, kind `'aborted'`); no effect once connected. */
-  signal?: AbortSignal;
-}
-
-/** Options of one `send()`. */
-export interface RequestOptions {
-  /**
-   * Reject with TimeoutError when no response has arrived this long after
-   * the call. Nothing is sent to the server; a late response is ignored.
-   * @default no timeout
-   */
-  timeout?: number;
-}
-
-/** Delays between rounds of connection attempts. */
-export interface BackoffOptions {
-  /**
-   * Delay before the first retry round.
-   * @default 500
-   */
-  initial?: number;
-  /**
-   * Longest delay: the doubling stops here.
-   * @default 30000
-   */
-  max?: number;
-  /**
-   * Randomness, from 0 to 1: each delay is drawn uniformly from
-   * `[d × (1 − jitter), d]`, so clients that lost the same server do not
-   * all come back at once. 0 gives exact delays.
-   * @default 0.5
-   */
-  jitter?: number;
-}
-
-/** Credentials, or a function that returns them before each attempt (to refresh a token). */
-export type AuthSource = BasicAuth | (() => BasicAuth | null | undefined | Promise<BasicAuth | null | undefined>);
-
-/** Options of {@link reconnect}: those of `connect()` (but `signal`), plus the ones below. */
-export interface ReconnectOptions extends Omit<ConnectOptions, 'auth' | 'signal'> {
-  /**
-   * Credentials, or a function called before every attempt (Node only). A
-   * function that throws or rejects counts as a failed attempt.
-   */
-  auth?: AuthSource;
-  /** Delays between rounds of attempts; see {@link BackoffOptions}. */
-  backoff?: BackoffOptions;
-  /**
-   * Give up (see `onGiveUp`) once this long has passed without a
-   * connection: counted from the start, and again from each disconnect.
-   * @default undefined: never give up
-   */
-  budget?: number;
-  /**
-   * Close codes after which it stops at once instead of retrying, whether
-   * the server closed with one or the client closed with one because the
-   * server sent something invalid. Add the 4000–4999 codes your
-   * application uses for "do not come back".
-   * @default [1002, 1003, 1007, 1008, 1009]
-   */
-  fatalCloseCodes?: readonly number[];
-  /** Called when a connection opens, with its address, after `state` has been reset to `null`. */
-  onConnected?: (url: string) => void;
-  /** Called when an open connection ends, with the error its pending requests failed with. Not called after `close()`. */
-  onDisconnected?: (err: Error) => void;
-  /**
-   * Called once when it stops trying (fatal close code, HTTP 401/403, or
-   * `budget` spent), with a GaveUpError whose `cause` is what decided it.
-   * `closed` resolves right after.
-   */
-  onGiveUp?: (err: Error) => void;
-}
-
-/** What a client runs on: the socket opener and the limits of the platform. */
-export interface PlatformInfo {
-  /** 'node' allows `auth` and `tls`; a browser cannot set headers or TLS options. */
-  name: 'node' | 'browser';
-  /** Base against which relative addresses resolve (a page's location), if any. */
-  baseUrl?: string;
-}
+export type {
+  AuthSource,
+  BackoffOptions,
+  BasicAuth,
+  ConnectOptions,
+  PlatformInfo,
+  ReconnectOptions,
+  RequestOptions,
+  TlsMaterial,
+  TlsOptions,
+} from './connect-options.js';
 
 /** Default of {@link ConnectOptions.maxSegmentSize}, as in hat-juggler. */
 export const DEFAULT_MAX_SEGMENT_SIZE = 65536;
@@ -168,6 +35,16 @@ export const DEFAULT_BACKOFF = { initial: 500, max: 30000, jitter: 0.5 } as cons
 /** Default of {@link ReconnectOptions.fatalCloseCodes}: protocol error, unsupported data, invalid payload, policy, too big. */
 export const DEFAULT_FATAL_CLOSE_CODES: readonly number[] = [1002, 1003, 1007, 1008, 1009];
 
+/** Where a new connection resumes from (koa-juggler.v1). */
+export interface ResumeFrom {
+  /** Token to present in `hello`, or null. */
+  session: string | null;
+  /** Version of `state` to present in `hello`, or null (then `state` is ignored). */
+  version: string | null;
+  /** The value at `version`; the client starts from it. */
+  state: JsonValue;
+}
+
 /** ConnectOptions with defaults applied; what the client runs on. */
 export interface ResolvedConnectOptions {
   onNotify: ((name: string, data: JsonValue) => void) | null;
@@ -180,25 +57,30 @@ export interface ResolvedConnectOptions {
   pingTimeout: number;
   connectTimeout: number;
   signal: AbortSignal | null;
+  extension: boolean;
+  resume: ResumeFrom;
 }
 
-/** ReconnectOptions with defaults applied; `connect` is what each attempt runs with (plus `auth` and a signal). */
+/** ReconnectOptions with defaults applied; `connect` is what each attempt runs with (plus `auth`, a signal and where to resume). */
 export interface ResolvedReconnectOptions {
-  connect: Omit<ResolvedConnectOptions, 'auth' | 'signal'>;
+  connect: Omit<ResolvedConnectOptions, 'auth' | 'signal' | 'resume'>;
   auth: AuthSource | null;
   backoff: Required<BackoffOptions>;
   budget: number | null;
   fatalCloseCodes: ReadonlySet<number>;
+  onAttempt: ((attempt: number, url: string) => void) | null;
   onConnected: ((url: string) => void) | null;
   onDisconnected: ((err: Error) => void) | null;
   onGiveUp: ((err: Error) => void) | null;
+  autoKey: boolean;
 }
 
-const CONNECT_KEYS = new Set([
-  'onNotify', 'onError', 'auth', 'tls', 'maxSegmentSize', 'maxMessageSize', 'pingDelay', 'pingTimeout', 'connectTimeout', 'signal',
-]);
+const SHARED_KEYS = [
+  'onNotify', 'onError', 'auth', 'tls', 'maxSegmentSize', 'maxMessageSize', 'pingDelay', 'pingTimeout', 'connectTimeout', 'extension',
+];
+const CONNECT_KEYS = new Set([...SHARED_KEYS, 'signal', 'session', 'version', 'state']);
 const RECONNECT_KEYS = new Set([
-  ...[...CONNECT_KEYS].filter((k) => k !== 'signal'), 'backoff', 'budget', 'fatalCloseCodes', 'onConnected', 'onDisconnected', 'onGiveUp',
+  ...SHARED_KEYS, 'backoff', 'budget', 'fatalCloseCodes', 'onAttempt', 'onConnected', 'onDisconnected', 'onGiveUp', 'autoKey',
 ]);
 
 function defaultOnError(err: unknown): void {
@@ -238,7 +120,22 @@ export function resolveConnectOptions(options: unknown, platform: PlatformInfo):
     ...resolved,
     auth: o.auth === undefined ? null : checkAuth(o.auth, 'options.auth', platform),
     signal: o.signal === undefined ? null : checkSignal(o.signal),
+    resume: resolveResume(o),
   };
+}
+
+function resolveResume(o: Record<string, unknown>): ResumeFrom {
+  const session = optionalString(o.session, 'options.session');
+  const version = optionalString(o.version, 'options.version');
+  // A diff from `version` applies only to the value it names: without that value, ask for the whole one.
+  if (version === null || o.state === undefined) return { session, version: null, state: null };
+  return { session, version, state: o.state as JsonValue };
+}
+
+function optionalString(value: unknown, name: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || value === '') throw new InvalidArgumentError(name, 'a non-empty string or null', value);
+  return value;
 }
 
 /**
@@ -282,9 +179,11 @@ export function resolveReconnectOptions(options: unknown, platform: PlatformInfo
     backoff,
     budget: o.budget === undefined || o.budget === null ? null : positive(o.budget, 'options.budget'),
     fatalCloseCodes: new Set(fatal),
+    onAttempt: optionalFunction(o.onAttempt, 'options.onAttempt') as ResolvedReconnectOptions['onAttempt'],
     onConnected: optionalFunction(o.onConnected, 'options.onConnected') as ResolvedReconnectOptions['onConnected'],
     onDisconnected: optionalFunction(o.onDisconnected, 'options.onDisconnected') as ResolvedReconnectOptions['onDisconnected'],
     onGiveUp: optionalFunction(o.onGiveUp, 'options.onGiveUp') as ResolvedReconnectOptions['onGiveUp'],
+    autoKey: optionalBoolean(o.autoKey, 'options.autoKey', true),
   };
 }
 
@@ -302,17 +201,33 @@ export function checkAuth(auth: unknown, name: string, platform: PlatformInfo): 
   return { username: a.username, password: a.password };
 }
 
+/** `send()`'s options, validated: `key` is undefined when not given (a reconnecting client then picks one). */
+export interface ResolvedRequestOptions {
+  timeout: number | null;
+  key?: string | null;
+}
+
 /**
  * Validates `send()`'s per-request options.
  * @throws InvalidArgumentError naming the bad option
  */
-export function resolveRequestOptions(options: unknown): { timeout: number | null } {
+export function resolveRequestOptions(options: unknown): ResolvedRequestOptions {
   if (options === undefined) return { timeout: null };
-  const o = checkObject(options, 'options', new Set(['timeout']));
-  return { timeout: o.timeout === undefined || o.timeout === null ? null : positive(o.timeout, 'options.timeout') };
+  const o = checkObject(options, 'options', new Set(['timeout', 'key']));
+  const resolved: ResolvedRequestOptions = {
+    timeout: o.timeout === undefined || o.timeout === null ? null : positive(o.timeout, 'options.timeout'),
+  };
+  if (o.key === null) resolved.key = null;
+  else if (o.key !== undefined) {
+    if (typeof o.key !== 'string' || o.key.length === 0 || o.key.length > MAX_KEY_LENGTH) {
+      throw new InvalidArgumentError('options.key', `a string of 1 to ${MAX_KEY_LENGTH} characters, or null`, o.key);
+    }
+    resolved.key = o.key;
+  }
+  return resolved;
 }
 
-function resolveShared(o: Record<string, unknown>, platform: PlatformInfo): Omit<ResolvedConnectOptions, 'auth' | 'signal'> {
+function resolveShared(o: Record<string, unknown>, platform: PlatformInfo): Omit<ResolvedConnectOptions, 'auth' | 'signal' | 'resume'> {
   let maxSegmentSize = DEFAULT_MAX_SEGMENT_SIZE;
   if (o.maxSegmentSize !== undefined) {
     if (!Number.isSafeInteger(o.maxSegmentSize) || (o.maxSegmentSize as number) < 2) {
@@ -350,7 +265,14 @@ function resolveShared(o: Record<string, unknown>, platform: PlatformInfo): Omit
     pingDelay,
     pingTimeout: o.pingTimeout === undefined ? DEFAULT_PING_TIMEOUT : positive(o.pingTimeout, 'options.pingTimeout'),
     connectTimeout: o.connectTimeout === undefined ? DEFAULT_CONNECT_TIMEOUT : positive(o.connectTimeout, 'options.connectTimeout'),
+    extension: optionalBoolean(o.extension, 'options.extension', true),
   };
+}
+
+function optionalBoolean(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new InvalidArgumentError(name, 'a boolean', value);
+  return value;
 }
 
 function checkObject(value: unknown, name: string, keys: ReadonlySet<string>): Record<string, unknown> {

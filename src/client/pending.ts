@@ -12,7 +12,7 @@ interface Entry {
   timer: ReturnType<typeof setTimeout> | null;
 }
 
-/** The table of requests awaiting a response, keyed by id. Shared by requests only for now; streams will take ids from it too. */
+/** The table of requests awaiting a response, keyed by id. Stream calls take their ids from the same counter ({@link PendingRequests.nextId}). */
 export class PendingRequests {
   readonly #entries = new Map<number, Entry>();
   // Ids only grow (until 2^53), so a late response to a timed-out request

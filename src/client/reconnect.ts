@@ -2,40 +2,35 @@
  * The reconnecting client: one long-lived object over a succession of
  * connections, with the same `state`, `onChange`, notifications and
  * `send()` throughout, and a retry policy (addresses in turn, backoff with
- * jitter, a budget, fatal codes).
+ * jitter, a budget, fatal codes). With koa-juggler.v1 it resumes its
+ * session and state by version, and re-sends keyed requests cut by a drop.
  */
-import {
-  ConnectError,
-  ConnectionClosedError,
-  ConnectionLostError,
-  ExtensionUnavailableError,
-  GaveUpError,
-  InvalidArgumentError,
-  ProtocolError,
-} from '../errors.js';
+import { ConnectError, ConnectionClosedError, ConnectionLostError, GaveUpError, InvalidArgumentError } from '../errors.js';
 import type { JsonValue } from '../json.js';
 import type { Patch } from '../state/patch.js';
 import { ASYNC_DISPOSE, type ChangeListener, type Client, type ClientStatus } from './client.js';
+import type { ClientCall } from './client-call.js';
 import { openClient, type Platform } from './connect.js';
+import { LiveRequests } from './live-requests.js';
 import {
-  checkAuth,
   resolveReconnectOptions,
+  resolveRequestOptions,
   resolveUrl,
-  type BackoffOptions,
-  type BasicAuth,
   type ReconnectOptions,
   type RequestOptions,
   type ResolvedReconnectOptions,
+  type ResumeFrom,
 } from './options.js';
+import { newRequestKey } from './request-key.js';
+import { attemptCredentials, backoffDelay, fatalReason } from './retry-policy.js';
+import { reportTo, runCallback } from './run-callback.js';
 
-/**
- * The delay before retry round `round` (0 for the first): `initial`
- * doubled each round up to `max`, then drawn uniformly from
- * `[d × (1 − jitter), d]`.
- */
-export function backoffDelay(backoff: Required<BackoffOptions>, round: number, random: () => number = Math.random): number {
-  const d = Math.min(backoff.max, backoff.initial * 2 ** Math.min(round, 52));
-  return d * (1 - backoff.jitter * random());
+export { backoffDelay } from './retry-policy.js';
+
+/** Whether `diff` is the whole value: one replace (or add) at the root, which applies to any base. */
+function isWholeValue(diff: Patch): boolean {
+  const op = diff.length === 1 ? diff[0] : undefined;
+  return op !== undefined && op.path === '' && (op.op === 'replace' || op.op === 'add');
 }
 
 /**
@@ -63,15 +58,37 @@ export function reconnectWith(platform: Platform, addresses: string | readonly s
  * once. Giving up calls `onGiveUp(err)` with a GaveUpError, then `closed`
  * resolves and `error` holds that GaveUpError.
  *
- * `state` restarts at `null` on every new connection (with an `onChange`
- * whose diff replaces the root by `null`) before the new server's first
- * diff arrives, so it is never a mix of two servers' values; while
- * disconnected it keeps the last value it had. Like `Client.state` it is
- * updated in place.
+ * State across connections is never a mix of two values:
+ * - on a plain connection, `state` restarts at `null` (with an `onChange`
+ *   whose diff replaces the root by `null`) before the server's first
+ *   diff arrives;
+ * - on a koa-juggler.v1 connection the client says `hello` with its
+ *   session and the `version` of its state. The server then sends nothing
+ *   (the version is current: `state` is kept), one diff from that version
+ *   (applied to `state`), or the whole value. When the session was not
+ *   resumed and the whole value comes, `state` first restarts at `null`
+ *   as on a plain connection; a resumed one goes straight to the value.
+ * While disconnected it keeps the last value it had. Like `Client.state`
+ * it is updated in place.
  *
- * `send()` goes to the current connection. Requests in flight when it
- * drops fail with that connection's error and are not re-sent; while no
- * connection is open `send()` rejects at once with ConnectionLostError.
+ * `send()` goes to the current connection; while none is open it rejects
+ * at once with ConnectionLostError. Every request gets a random
+ * idempotency key (unless `send()` passes `key: null` or `autoKey` is
+ * false). A keyed request in flight when the link drops is re-sent (same
+ * key, new id) once a new connection's `welcome` says the session was
+ * resumed, so the server runs it once and the caller gets its result;
+ * without a key, or when the session was not resumed (a plain server, a
+ * server restart, an expired session), it fails with the error of the
+ * connection it was on. A `timeout` counts across reconnects. Stream
+ * calls are not resumed: a drop fails them with the connection error.
+ *
+ * @example
+ * const live = reconnect('ws://127.0.0.1:8080/ws');
+ * // Survives a network blip: re-sent after the session resumes, run once by the server.
+ * const receipt = await live.send('pay', { order: 7 }, { timeout: 30_000 });
+ * // Not worth re-sending: no key.
+ * await live.send('ping', null, { key: null });
+ * console.log(live.session, live.version); // what it resumes from on the next reconnect
  */
 export class ReconnectingClient {
   /** The addresses, in the order they are tried. */
@@ -82,6 +99,13 @@ export class ReconnectingClient {
   #status: ClientStatus = 'open';
   #client: Client | null = null;
   #state: JsonValue = null;
+  // The version of #state (koa-juggler.v1), or null when it has none (plain, or reset).
+  #version: string | null = null;
+  #session: string | null = null;
+  // A session that was not resumed: the first whole value restarts the state at null first.
+  #freshStart = false;
+  #attempts = 0;
+  readonly #requests = new LiveRequests(() => this.#status === 'open');
   #error: Error | null = null;
   #lastError: Error | null = null;
   #attempt: AbortController | null = null;
@@ -122,6 +146,26 @@ export class ReconnectingClient {
     return this.connected ? this.#client!.url : null;
   }
 
+  /** Whether the open connection negotiated koa-juggler.v1 (false while disconnected). */
+  get extension(): boolean {
+    return this.connected && this.#client!.extension;
+  }
+
+  /** The session token of the latest koa-juggler.v1 connection (kept while disconnected, presented on the next one), or null. */
+  get session(): string | null {
+    return this.#session;
+  }
+
+  /** The version of `state` (koa-juggler.v1), presented on the next connection to resume by version; null when it has none. */
+  get version(): string | null {
+    return this.#version;
+  }
+
+  /** Whether the open connection resumed the previous session (false while disconnected). */
+  get resumed(): boolean {
+    return this.connected && this.#client!.resumed;
+  }
+
   /** Why it stopped: the GaveUpError it gave up with; null while running or after `close()`. */
   get error(): Error | null {
     return this.#error;
@@ -150,36 +194,71 @@ export class ReconnectingClient {
   }
 
   /**
-   * Sends a request on the current connection; see `Client.send()`.
+   * Sends a request on the current connection; see `Client.send()`. It
+   * gets a random `key` unless `options.key` is given (`null`: none) or
+   * `autoKey` is false; a keyed request cut by a drop is re-sent when the
+   * session is resumed (see the class notes). `timeout` counts across
+   * reconnects.
    * @throws (rejects) as `Client.send()`; ConnectionLostError at once when
    *   no connection is open (its `cause` is the last connection error);
    *   ConnectionClosedError(1000) after `close()`; ConnectionLostError
    *   whose `cause` is the GaveUpError after giving up
    */
   send(name: string, data: JsonValue = null, options?: RequestOptions): Promise<JsonValue> {
+    if (typeof name !== 'string') return Promise.reject(new InvalidArgumentError('name', 'a string', name));
+    let resolved: ReturnType<typeof resolveRequestOptions>;
+    try {
+      resolved = resolveRequestOptions(options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    let client: Client;
+    try {
+      client = this.#current();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const key = resolved.key !== undefined ? resolved.key : this.#options.autoKey ? newRequestKey() : null;
+    return this.#requests.send(client, name, data, key, resolved.timeout);
+  }
+
+  /**
+   * Sends a one-way message on the current connection; see `Client.notify()`.
+   * @throws (rejects) ExtensionUnavailableError when the connection is
+   *   plain; ConnectionLostError while disconnected; as `send()` after
+   *   `close()` or giving up
+   */
+  notify(name: string, data: JsonValue = null): Promise<void> {
+    try {
+      return this.#current().notify(name, data);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Opens a streaming call on the current connection; see `Client.stream()`.
+   * A call is not resumed: when its connection drops it fails with that
+   * connection's error, and a new call must be opened after the reconnect.
+   * @throws ExtensionUnavailableError when the connection is plain;
+   *   ConnectionLostError while disconnected; as `send()` after `close()`
+   *   or giving up
+   */
+  stream(name: string, data: JsonValue = null): ClientCall {
+    return this.#current().stream(name, data);
+  }
+
+  /** The open connection. @throws the error a call gets when there is none */
+  #current(): Client {
     if (this.#status !== 'open') {
-      if (this.#error !== null) return Promise.reject(new ConnectionLostError(`not connected: ${this.#error.message}`, { cause: this.#error }));
-      return Promise.reject(new ConnectionClosedError(1000, 'closed by the client'));
+      if (this.#error !== null) throw new ConnectionLostError(`not connected: ${this.#error.message}`, { cause: this.#error });
+      throw new ConnectionClosedError(1000, 'closed by the client');
     }
     const client = this.#client;
     if (client === null || client.status !== 'open') {
-      return Promise.reject(new ConnectionLostError('not connected (reconnecting)', { cause: this.#lastError ?? undefined }));
+      throw new ConnectionLostError('not connected (reconnecting)', { cause: this.#lastError ?? undefined });
     }
-    return client.send(name, data, options);
-  }
-
-  /** Needs the koa-juggler.v1 extension, not negotiated yet. @throws (rejects) ExtensionUnavailableError */
-  notify(name: string, data: JsonValue = null): Promise<void> {
-    void name;
-    void data;
-    return Promise.reject(new ExtensionUnavailableError('notify()'));
-  }
-
-  /** Needs the koa-juggler.v1 extension, not negotiated yet. @throws ExtensionUnavailableError */
-  stream(name: string, data: JsonValue = null): never {
-    void name;
-    void data;
-    throw new ExtensionUnavailableError('stream()');
+    return client;
   }
 
   /**
@@ -205,6 +284,7 @@ export class ReconnectingClient {
     this.#attempt?.abort();
     this.#wake?.();
     this.#client?.close();
+    this.#requests.failParked();
   }
 
   async #run(): Promise<void> {
@@ -245,11 +325,13 @@ export class ReconnectingClient {
     const timer = setTimeout(() => {
       controller.abort(new ConnectError(url, 'timeout', `no connection to ${url} within ${limit} ms`));
     }, limit);
+    this.#attempts += 1;
+    this.#emit(o.onAttempt, this.#attempts, url);
     try {
-      const auth = await this.#credentials(controller.signal);
-      const client = await openClient(this.#platform, url, { ...o.connect, auth, signal: controller.signal, connectTimeout: limit }, (c) =>
-        this.#adopt(c),
-      );
+      const auth = await attemptCredentials(o.auth, controller.signal, this.#platform);
+      const resume: ResumeFrom = { session: this.#session, version: this.#version, state: this.#version === null ? null : this.#state };
+      const options = { ...o.connect, auth, signal: controller.signal, connectTimeout: limit, resume };
+      const client = await openClient(this.#platform, url, options, (c) => this.#adopt(c));
       if (this.#status !== 'open') client.close();
       return client;
     } catch (err) {
@@ -265,49 +347,41 @@ export class ReconnectingClient {
     }
   }
 
-  async #credentials(signal: AbortSignal): Promise<BasicAuth | null> {
-    const source = this.#options.auth;
-    if (typeof source !== 'function') return source;
-    const aborted = new Promise<never>((_, reject) => {
-      const fail = () => reject(signal.reason instanceof Error ? signal.reason : new ConnectError('', 'aborted', 'aborted'));
-      if (signal.aborted) fail();
-      else signal.addEventListener('abort', fail, { once: true });
-    });
-    aborted.catch(() => {});
-    const got = await Promise.race([Promise.resolve().then(source), aborted]);
-    return got === null || got === undefined ? null : checkAuth(got, 'the value options.auth() returned', this.#platform);
-  }
-
-  /** Runs inside the Client constructor, before it handles any message. */
+  /** Runs when a connection is ready (plain: opened; extension: welcome), before it handles any other message. */
   #adopt(client: Client): void {
     if (this.#status !== 'open') return;
     this.#client = client;
-    if (this.#state !== null) {
-      this.#state = null;
-      this.#fire(null, [{ op: 'replace', path: '', value: null }]);
+    this.#attempts = 0;
+    if (client.extension) {
+      this.#session = client.session;
+      this.#freshStart = !client.resumed;
+    } else {
+      this.#freshStart = false;
+      this.#version = null;
+      this.#reset();
     }
     client.onChange((state, diff) => {
       if (this.#client !== client) return;
+      // A new session that brings the whole value: a fresh start, as on a plain connection.
+      if (this.#freshStart && isWholeValue(diff)) this.#reset();
+      this.#freshStart = false;
       this.#state = state;
+      this.#version = client.version;
       this.#fire(state, diff);
     });
+    this.#requests.connected(client);
     this.#emit(this.#options.onConnected, client.url);
+  }
+
+  #reset(): void {
+    if (this.#state === null) return;
+    this.#state = null;
+    this.#fire(null, [{ op: 'replace', path: '', value: null }]);
   }
 
   /** Why `err` must not be retried, or null. */
   #fatal(err: Error): string | null {
-    const codes = this.#options.fatalCloseCodes;
-    if (err instanceof InvalidArgumentError) return err.message;
-    if (err instanceof ConnectError && (err.status === 401 || err.status === 403)) {
-      return `the server refused the handshake with HTTP ${err.status} (${err.status === 401 ? 'credentials missing or wrong' : 'forbidden'})`;
-    }
-    if (err instanceof ConnectionClosedError && codes.has(err.closeCode)) {
-      return `the server closed the connection with ${err.closeCode}${err.reason ? ` (${err.reason})` : ''}, a fatal close code`;
-    }
-    if (err instanceof ProtocolError && codes.has(err.closeCode)) {
-      return `the server sent invalid data (${err.message}); the client closed with ${err.closeCode}, a fatal close code`;
-    }
-    return null;
+    return fatalReason(err, this.#options.fatalCloseCodes);
   }
 
   #giveUpOnBudget(): void {
@@ -349,21 +423,10 @@ export class ReconnectingClient {
   /** Runs a user callback, unless stopped by `close()`; what it throws goes to onError. */
   #emit<A extends unknown[]>(fn: ((...args: A) => unknown) | null, ...args: A): void {
     if (fn === null || (this.#status !== 'open' && this.#error === null)) return;
-    try {
-      const result = fn(...args);
-      if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
-        (result as Promise<unknown>).then(undefined, (err: unknown) => this.#report(err));
-      }
-    } catch (err) {
-      this.#report(err);
-    }
+    runCallback(this.#options.connect.onError, fn, ...args);
   }
 
   #report(err: unknown): void {
-    try {
-      this.#options.connect.onError(err);
-    } catch {
-      // An onError that throws has nowhere left to report to.
-    }
+    reportTo(this.#options.connect.onError, err);
   }
 }

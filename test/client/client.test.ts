@@ -110,7 +110,7 @@ describe('Client', () => {
       await assert.rejects(client.send('after', null), ConnectionClosedError);
     });
 
-    it('has no extension yet: notify() and stream() say so', async () => {
+    it('on a plain connection, notify() and stream() say the extension is unavailable', async () => {
       const { client } = await pair();
       await assert.rejects(client.notify('x', 1), ExtensionUnavailableError);
       assert.throws(() => client.stream('x', 1), ExtensionUnavailableError);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { connect, ConnectError, InvalidArgumentError } from '../../src/client/index.js';
+import { forgetPlainAddress } from '../../src/client/connect.js';
 import { makePki } from '../support/cert.js';
 import { onCleanup } from '../support/cleanup.js';
 import { connectTo, deadPort } from '../support/client-helpers.js';
@@ -83,13 +84,17 @@ describe('connect()', () => {
     }
   });
 
-  it('offers no subprotocol and sends no Origin', async () => {
+  it('offers koa-juggler.v1 only, and sends no Origin', async () => {
+    forgetPlainAddress();
     const server = await startRawServer();
     await connectTo(server.url);
-    const { request } = await server.nextConnection();
-    assert.equal(request.headers['sec-websocket-protocol'], undefined);
-    assert.equal(request.headers.origin, undefined);
-    assert.equal(request.headers.authorization, undefined);
+    const [offered, plain] = server.upgrades;
+    assert.equal(offered!.headers['sec-websocket-protocol'], 'koa-juggler.v1');
+    assert.equal(plain!.headers['sec-websocket-protocol'], undefined);
+    for (const { headers } of server.upgrades) {
+      assert.equal(headers.origin, undefined);
+      assert.equal(headers.authorization, undefined);
+    }
   });
 
   it('sends auth as an HTTP Basic Authorization header (UTF-8)', async () => {

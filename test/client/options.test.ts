@@ -60,12 +60,31 @@ describe('client options', () => {
       ['tls', { rejectUnauthorized: false }, 'options.tls.rejectUnauthorized', /not a known option/],
       ['signal', {}, 'options.signal', /AbortSignal/],
       ['pingdelay', 5, 'options.pingdelay', /not a known option \(known: .*pingDelay/],
+      ['extension', 'yes', 'options.extension', /a boolean/],
+      ['session', 5, 'options.session', /non-empty string or null/],
+      ['version', '', 'options.version', /non-empty string or null/],
     ];
     for (const [key, value, argument, message] of bad) {
       it(`rejects ${key}: ${JSON.stringify(value) ?? String(value)}`, () => {
         assert.throws(() => resolveConnectOptions({ [key]: value }, NODE), rejectsNaming(argument, message));
       });
     }
+
+    it('offers the extension by default and resumes from nothing', () => {
+      const o = resolveConnectOptions({}, NODE);
+      assert.equal(o.extension, true);
+      assert.deepEqual(o.resume, { session: null, version: null, state: null });
+      assert.equal(resolveConnectOptions({ extension: false }, NODE).extension, false);
+    });
+
+    it('resumes by version only together with the state at that version', () => {
+      const state = { a: 1 };
+      assert.deepEqual(resolveConnectOptions({ session: 's', version: 'v', state }, NODE).resume, { session: 's', version: 'v', state });
+      assert.deepEqual(resolveConnectOptions({ session: 's', version: 'v', state: null }, NODE).resume, { session: 's', version: 'v', state: null });
+      // Without the value a diff from `version` would apply to, the whole value is asked for.
+      assert.deepEqual(resolveConnectOptions({ session: 's', version: 'v' }, NODE).resume, { session: 's', version: null, state: null });
+      assert.deepEqual(resolveConnectOptions({ session: null, version: null }, NODE).resume, { session: null, version: null, state: null });
+    });
 
     it('rejects options that are not an object', () => {
       assert.throws(() => resolveConnectOptions(null, NODE), rejectsNaming('options'));
@@ -109,6 +128,9 @@ describe('client options', () => {
       assert.deepEqual([...o.fatalCloseCodes], [1002, 1003, 1007, 1008, 1009]);
       assert.deepEqual(DEFAULT_FATAL_CLOSE_CODES, [1002, 1003, 1007, 1008, 1009]);
       assert.equal(o.connect.pingDelay, 30000);
+      assert.equal(o.connect.extension, true);
+      assert.equal(o.autoKey, true);
+      assert.equal(o.onAttempt, null);
     });
 
     it('accepts an auth function, in Node only', () => {
@@ -130,7 +152,11 @@ describe('client options', () => {
       ['onConnected', true, 'options.onConnected', /function/],
       ['onDisconnected', {}, 'options.onDisconnected', /function/],
       ['onGiveUp', 1, 'options.onGiveUp', /function/],
+      ['onAttempt', 'x', 'options.onAttempt', /function/],
+      ['autoKey', 1, 'options.autoKey', /a boolean/],
       ['signal', AbortSignal.abort(), 'options.signal', /not a known option/],
+      ['session', 's', 'options.session', /not a known option/],
+      ['version', 'v', 'options.version', /not a known option/],
     ];
     for (const [key, value, argument, message] of bad) {
       it(`rejects ${key}: ${JSON.stringify(value)}`, () => {
@@ -150,7 +176,17 @@ describe('client options', () => {
       assert.deepEqual(resolveRequestOptions(undefined), { timeout: null });
       assert.deepEqual(resolveRequestOptions({ timeout: 5 }), { timeout: 5 });
       assert.throws(() => resolveRequestOptions({ timeout: 0 }), rejectsNaming('options.timeout'));
-      assert.throws(() => resolveRequestOptions({ key: 'k' }), rejectsNaming('options.key'));
+      assert.throws(() => resolveRequestOptions({ retries: 1 }), rejectsNaming('options.retries'));
+    });
+
+    it('takes a key of 1 to 256 characters, null for none, or leaves it unset', () => {
+      assert.deepEqual(resolveRequestOptions({ key: 'k' }), { timeout: null, key: 'k' });
+      assert.deepEqual(resolveRequestOptions({ key: null, timeout: 5 }), { timeout: 5, key: null });
+      assert.equal('key' in resolveRequestOptions({ timeout: 5 }), false);
+      assert.deepEqual(resolveRequestOptions({ key: 'k'.repeat(256) }).key, 'k'.repeat(256));
+      for (const key of ['', 'k'.repeat(257), 5, {}]) {
+        assert.throws(() => resolveRequestOptions({ key }), rejectsNaming('options.key', /1 to 256 characters/));
+      }
     });
   });
 });

@@ -28,6 +28,14 @@ export interface RawServerOptions {
   onConnection?: (conn: RawConnection) => void;
   /** Serve wss: with this key and certificate. */
   tls?: { key: string; cert: string };
+  /**
+   * The subprotocol to select when the client offers it (e.g.
+   * `'koa-juggler.v1'`, to speak the extension by hand), or null to select
+   * none, as Python's hat-juggler does (ws's own default would select the
+   * first one offered).
+   * @default null
+   */
+  protocol?: string | null;
 }
 
 /** Waits for items of a growing list, in order, each with a bounded wait. */
@@ -165,6 +173,13 @@ export interface RawServer {
   readonly url: string;
   /** Accepted connections, oldest first. */
   readonly connections: readonly RawConnection[];
+  /**
+   * Handshakes that offered subprotocols of which this server selected
+   * none. RFC 6455 makes the client fail such a connection at once (ours
+   * then retries without the offer), so they are kept here, not in
+   * `connections`.
+   */
+  readonly declined: readonly RawConnection[];
   /** Every upgrade request seen, refused ones included. */
   readonly upgrades: readonly IncomingMessage[];
   /** The next accepted connection not yet read by this method. */
@@ -176,8 +191,13 @@ export interface RawServer {
 /** Starts a hand-driven juggler server on 127.0.0.1. */
 export async function startRawServer(options: RawServerOptions = {}): Promise<RawServer> {
   const http: HttpServer = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }) : createHttpServer();
-  const wss = new WebSocketServer({ noServer: true });
+  const selected = options.protocol ?? null;
+  const wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (offered) => (selected !== null && offered.has(selected) ? selected : false),
+  });
   const connections = new Cursor<RawConnection>();
+  const declined: RawConnection[] = [];
   const upgrades: IncomingMessage[] = [];
   const sockets = new Set<Socket>();
   http.on('connection', (socket: Socket) => {
@@ -197,6 +217,10 @@ export async function startRawServer(options: RawServerOptions = {}): Promise<Ra
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const conn = new RawConnection(ws, req, options);
+      if (req.headers['sec-websocket-protocol'] !== undefined && ws.protocol === '') {
+        declined.push(conn);
+        return;
+      }
       options.onConnection?.(conn);
       connections.push(conn);
     });
@@ -216,16 +240,18 @@ export async function startRawServer(options: RawServerOptions = {}): Promise<Ra
     get connections() {
       return connections.items;
     },
+    declined,
     upgrades,
     nextConnection: (timeout = 3000) => connections.next('connection', timeout),
     close(code?: number, reason?: string) {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
+        for (const conn of declined) conn.terminate();
         for (const conn of connections.items) {
           if (code === undefined) conn.terminate();
           else conn.close(code, reason);
         }
-        await Promise.all(connections.items.map((conn) => conn.closed));
+        await Promise.all([...connections.items, ...declined].map((conn) => conn.closed));
         for (const socket of sockets) socket.destroy();
         await stopped;
       })();
