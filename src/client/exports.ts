@@ -1,0 +1,28 @@
+/** The classes, errors and types both client entries (Node and browser) export. */
+export { Client, type ClientStatus, type ChangeListener } from './client.js';
+export { ClientCall, type ClientCallEvents } from './client-call.js';
+export { ReconnectingClient } from './reconnect.js';
+export type {
+  AuthSource,
+  BackoffOptions,
+  BasicAuth,
+  ConnectOptions,
+  ReconnectOptions,
+  RequestOptions,
+  TlsMaterial,
+  TlsOptions,
+} from './options.js';
+export {
+  ConnectError,
+  ConnectionClosedError,
+  ConnectionLostError,
+  ExtensionUnavailableError,
+  GaveUpError,
+  InvalidArgumentError,
+  JugglerError,
+  ProtocolError,
+  TimeoutError,
+  type ConnectFailure,
+} from '../errors.js';
+export type { JsonValue } from '../json.js';
+export type { Operation, Patch } from '../state/patch.js';
