@@ -5,7 +5,7 @@
  * one-way messages and streaming calls.
  */
 import type { WebSocket, RawData } from 'ws';
-import { InvalidArgumentError, JugglerError, ProtocolError } from '../errors.js';
+import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { JsonValue } from '../json.js';
 import {
   EXTENSION_PROTOCOL,
@@ -25,7 +25,7 @@ import {
   isApplicationCloseCode,
 } from '../transport/close-codes.js';
 import { Transport, type EncodedMessage } from '../transport/transport.js';
-import { encodeResponse, failureData } from './handler-result.js';
+import { encodeResponse, failureData, isJugglerError, toError } from './handler-result.js';
 import type { Outcome } from './keyed-results.js';
 import type { ErrorKind, ResolvedOptions, UpgradeRequest } from './options.js';
 import { RequestScheduler } from './request-scheduler.js';
@@ -57,7 +57,7 @@ function closedError(): Error {
 }
 
 function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(failureData(err)));
+  return toError(err);
 }
 
 /**
@@ -77,6 +77,7 @@ export class Connection implements StateSubscriber {
   readonly extension: boolean;
 
   readonly #ws: WebSocket;
+  readonly #readingPausedBy = { scheduler: false, sendQueue: false };
   readonly #ctx: ConnectionContext;
   readonly #transport: Transport;
   readonly #scheduler: RequestScheduler;
@@ -116,6 +117,7 @@ export class Connection implements StateSubscriber {
         lost: (reason) => this.#report(new Error(`connection lost: ${reason}`), 'socket'),
         drain: () => {
           if (this.#joined) this.#channel!.drained(this);
+          if (this.#readingPausedBy.sendQueue) this.#pauseReading('sendQueue', false);
         },
       },
     );
@@ -123,8 +125,7 @@ export class Connection implements StateSubscriber {
       parallel: options.parallelRequests,
       maxInFlight: options.maxRequestsInFlight,
       setPaused: (paused) => {
-        if (paused) ws.pause();
-        else ws.resume();
+        this.#pauseReading('scheduler', paused);
         this.#transport.setPaused(paused);
       },
       onTaskError: (err) => this.#report(asError(err), 'handler'),
@@ -387,9 +388,14 @@ export class Connection implements StateSubscriber {
     } catch (err) {
       return this.#failed(err);
     }
-    if (result === null || typeof result !== 'object' || typeof (result as PromiseLike<unknown>).then !== 'function') {
-      return { success: true, data: result };
+    let thenable: boolean;
+    try {
+      thenable = result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function';
+    } catch (err) {
+      // A `then` getter that throws, or a revoked Proxy.
+      return this.#failed(err);
     }
+    if (!thenable) return { success: true, data: result };
     return Promise.resolve(result as PromiseLike<unknown>).then(
       (value) => ({ success: true, data: value }),
       (err) => this.#failed(err),
@@ -397,13 +403,24 @@ export class Connection implements StateSubscriber {
   }
 
   #failed(err: unknown): Outcome {
-    if (!(err instanceof JugglerError)) this.#report(asError(err), 'handler');
+    if (!isJugglerError(err)) this.#report(asError(err), 'handler');
     return { success: false, data: failureData(err) };
   }
 
   #respond(id: number, success: boolean, data: unknown): void {
     if (!this.isOpen) return;
     this.#transport.sendText(encodeResponse(id, success, data));
+    // A peer that sends requests but does not read the answers: stop reading it until it does,
+    // or its answers would pile up here without bound. (The keepalive still runs: a peer that
+    // takes nothing for pingDelay + pingTimeout is dropped.)
+    if (this.#transport.congested && !this.#readingPausedBy.sendQueue) this.#pauseReading('sendQueue', true);
+  }
+
+  /** Reading from the socket stops while either reason holds (TCP backpressure on the peer). */
+  #pauseReading(reason: 'scheduler' | 'sendQueue', paused: boolean): void {
+    this.#readingPausedBy[reason] = paused;
+    if (this.#readingPausedBy.scheduler || this.#readingPausedBy.sendQueue) this.#ws.pause();
+    else this.#ws.resume();
   }
 
   #onClientNotify(name: string, data: JsonValue): void {
@@ -453,7 +470,7 @@ export class Connection implements StateSubscriber {
         await call.complete({ value });
       } catch (err) {
         if (call.signal.aborted) return;
-        if (!(err instanceof JugglerError)) this.#report(asError(err), 'handler');
+        if (!isJugglerError(err)) this.#report(asError(err), 'handler');
         await call.complete({ error: failureData(err) });
       }
     })();

@@ -50,7 +50,12 @@ export async function listen(options: ListenOptions = {}): Promise<Server> {
   }
 
   const app = new Koa();
-  app.on('error', (err: Error) => o.onError(err, { conn: null, kind: 'http' }));
+  app.on('error', (err: Error & { status?: number; expose?: boolean }) => {
+    // As Koa's own handler: a client's mistake (a 404, a refused path) is answered, not reported,
+    // or anyone could flood the log with one line per request.
+    if (err.status === 404 || err.expose) return;
+    o.onError(err, { conn: null, kind: 'http' });
+  });
   if (o.noCache) app.use(noCache());
   if (authenticate !== null) app.use(requireAuth(authenticate, challenge));
   if (o.indexPath !== null) app.use(indexRedirect(o.indexPath));

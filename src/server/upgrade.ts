@@ -17,7 +17,7 @@ export interface UpgradeGuardOptions {
   authenticate: Authenticate | null;
   /** The WWW-Authenticate value for a 401 (Basic auth), or null. */
   challenge: string | null;
-  /** Open connections plus upgrades in progress. */
+  /** Open connections plus upgrades in progress, the one being checked included. */
   load(): number;
   /** Whether the server is shutting down. */
   closing(): boolean;
@@ -45,7 +45,8 @@ export async function guardUpgrade(req: IncomingMessage, socket: Duplex, options
     rejectUpgrade(socket, 403, {}, 'origin not allowed\n');
     return null;
   }
-  if (options.load() >= options.maxConnections) {
+  // load() counts this upgrade too: it is one of those in progress.
+  if (options.load() > options.maxConnections) {
     rejectUpgrade(socket, 503, {}, 'too many connections\n');
     return null;
   }

@@ -44,6 +44,9 @@ export type Received =
   | { kind: 'partial' };
 
 const PARTIAL: Received = { kind: 'partial' };
+// Payloads shorter than this are joined in runs of SMALL_RUN before being kept (see Reassembler).
+const SMALL_SEGMENT = 256;
+const SMALL_RUN = 1024;
 const PONG: Received = { kind: 'pong' };
 
 /**
@@ -53,6 +56,11 @@ const PONG: Received = { kind: 'pong' };
  */
 export class Reassembler {
   #parts: string[] = [];
+  // Short payloads wait here and enter #parts joined, SMALL_RUN at a time:
+  // each kept string costs tens of bytes of its own, so a peer sending
+  // one-character segments would otherwise make us hold ~20 times the
+  // bytes maxMessageSize allows.
+  #small: string[] = [];
   #size = 0;
   readonly #maxMessageSize: number;
 
@@ -76,7 +84,8 @@ export class Reassembler {
   push(frame: string, byteLength = frame.length): Received {
     const header = frame.charAt(0);
     if (header === HEADER_LAST || header === HEADER_MORE) {
-      const size = this.#size + byteLength - 1;
+      // An empty continuation counts as one byte, so an endless run of them meets the cap too.
+      const size = this.#size + (header === HEADER_MORE ? Math.max(byteLength - 1, 1) : byteLength - 1);
       if (size > this.#maxMessageSize) {
         this.reset();
         throw new ProtocolError(`message larger than maxMessageSize (${this.#maxMessageSize} bytes)`, {
@@ -86,12 +95,13 @@ export class Reassembler {
       }
       const payload = frame.slice(1);
       if (header === HEADER_MORE) {
-        this.#parts.push(payload);
+        this.#keep(payload);
         this.#size = size;
         return PARTIAL;
       }
-      if (this.#parts.length === 0) return { kind: 'message', text: payload };
-      this.#parts.push(payload);
+      if (this.#parts.length === 0 && this.#small.length === 0) return { kind: 'message', text: payload };
+      this.#keep(payload);
+      if (this.#small.length > 0) this.#parts.push(this.#small.join(''));
       const text = this.#parts.join('');
       this.reset();
       return { kind: 'message', text };
@@ -106,6 +116,21 @@ export class Reassembler {
   /** Drops any partial message. */
   reset(): void {
     this.#parts = [];
+    this.#small = [];
     this.#size = 0;
+  }
+
+  #keep(payload: string): void {
+    if (payload.length >= SMALL_SEGMENT) {
+      if (this.#small.length > 0) this.#parts.push(this.#small.join(''));
+      this.#small = [];
+      this.#parts.push(payload);
+    } else if (payload.length > 0) {
+      this.#small.push(payload);
+      if (this.#small.length === SMALL_RUN) {
+        this.#parts.push(this.#small.join(''));
+        this.#small = [];
+      }
+    }
   }
 }
