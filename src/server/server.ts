@@ -164,10 +164,22 @@ export class Server {
       sessions: this.#sessions,
       user,
       remote: remoteAddress(req.rawHeaders, req.socket.remoteAddress, options.trustProxy),
-      request: { url: req.url ?? '/', headers: req.headers },
+      request: { url: req.url ?? '/', headers: withoutCredentials(req.headers) },
       onClosed: (closed) => this.#connections.delete(closed),
     });
     this.#connections.add(conn);
     conn.start();
   }
+}
+
+/**
+ * The upgrade headers a connection keeps for its lifetime, minus the
+ * credentials: `conn.user` says who authenticated, and a Basic password
+ * should not sit in memory (or a heap snapshot) for as long as a dashboard
+ * stays open.
+ */
+function withoutCredentials(headers: IncomingMessage['headers']): IncomingMessage['headers'] {
+  if (headers.authorization === undefined && headers['proxy-authorization'] === undefined) return headers;
+  const { authorization: _a, 'proxy-authorization': _p, ...rest } = headers;
+  return rest;
 }

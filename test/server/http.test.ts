@@ -194,3 +194,22 @@ describe('HTTP', () => {
     });
   });
 });
+
+describe('conn.request', () => {
+  it('keeps the upgrade URL and headers, without the credentials', async () => {
+    const file = await makeHtpasswd([{ user: 'dora', password: 'explorer', format: 'sha' }]);
+    onCleanup(() => file.cleanup());
+    const server = await startServer({
+      htpasswdFile: file.path,
+      onRequest: (conn) => ({ url: conn.request.url, headers: conn.request.headers }) as never,
+    });
+    const client = await RawClient.connect(server.url + '?view=plant', {
+      headers: { authorization: basic('dora', 'explorer'), 'x-station': 'north' },
+    });
+    client.request(1, 'request');
+    const { data } = await client.response(1);
+    assert.equal(data.url, '/ws?view=plant');
+    assert.equal(data.headers['x-station'], 'north');
+    assert.equal(data.headers.authorization, undefined);
+  });
+});
