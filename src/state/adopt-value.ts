@@ -33,10 +33,42 @@ export function adoptValue(value: unknown, owned: WeakSet<object>, argument: str
     if (!Number.isFinite(value)) throw new InvalidArgumentError(argument, EXPECTED, value);
     return value === 0 ? 0 : value;
   }
+  if (isFlatRecord(value, owned)) {
+    owned.add(value);
+    return value as JsonValue;
+  }
   const walk = new Walk(owned, argument);
   walk.visit(value, -1);
   for (const container of walk.seen) owned.add(container);
   return value as JsonValue;
+}
+
+/**
+ * The common value of a live dashboard (`{ value, quality, timestamp }`): a
+ * new plain object of primitives. Checked without the general walk's
+ * bookkeeping; anything else (or anything wrong) takes the walk, which
+ * names the problem.
+ */
+function isFlatRecord(value: unknown, owned: WeakSet<object>): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  if (owned.has(value) || !Object.isExtensible(value)) return false;
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    // for-in also sees inherited enumerable keys: the walk handles that rare case.
+    if (!Object.hasOwn(record, key)) return false;
+    const item = record[key];
+    switch (typeof item) {
+      case 'string':
+      case 'boolean':
+        continue;
+      case 'number':
+        if (item === 0 ? Object.is(item, -0) : !Number.isFinite(item)) return false;
+        continue;
+      default:
+        if (item !== null) return false;
+    }
+  }
+  return true;
 }
 
 class Walk {
