@@ -24,7 +24,7 @@ import { CLOSE_ABNORMAL, CLOSE_NORMAL, CLOSE_UNSUPPORTED_DATA, clampReason, isAp
 import { Transport } from '../transport/transport.js';
 import { CallTable } from './call-table.js';
 import type { ClientCall } from './client-call.js';
-import { resolveRequestOptions, type RequestOptions, type ResolvedConnectOptions } from './options.js';
+import { resolveSendArguments, type RequestOptions, type ResolvedConnectOptions } from './options.js';
 import { PendingRequests } from './pending.js';
 import { RemoteState, type ChangeListener } from './remote-state.js';
 import { reportTo, runCallback } from './run-callback.js';
@@ -238,10 +238,9 @@ export class Client {
    *   for a bad `name`, `data` that JSON cannot carry, or bad options
    */
   send(name: string, data: JsonValue = null, options?: RequestOptions): Promise<JsonValue> {
-    if (typeof name !== 'string') return Promise.reject(new InvalidArgumentError('name', 'a string', name));
-    let resolved: ReturnType<typeof resolveRequestOptions>;
+    let resolved: ReturnType<typeof resolveSendArguments>;
     try {
-      resolved = resolveRequestOptions(options);
+      resolved = resolveSendArguments(name, options);
     } catch (err) {
       return Promise.reject(err);
     }

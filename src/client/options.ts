@@ -211,6 +211,16 @@ export interface ResolvedRequestOptions {
  * Validates `send()`'s per-request options.
  * @throws InvalidArgumentError naming the bad option
  */
+/**
+ * Checks the arguments of a `send()` (the plain client's and the
+ * reconnecting one's alike).
+ * @throws InvalidArgumentError naming `name` or the bad option
+ */
+export function resolveSendArguments(name: unknown, options: unknown): ResolvedRequestOptions {
+  if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', name);
+  return resolveRequestOptions(options);
+}
+
 export function resolveRequestOptions(options: unknown): ResolvedRequestOptions {
   if (options === undefined) return { timeout: null };
   const o = checkObject(options, 'options', new Set(['timeout', 'key']));

@@ -14,7 +14,7 @@ import { openClient, type Platform } from './connect.js';
 import { LiveRequests } from './live-requests.js';
 import {
   resolveReconnectOptions,
-  resolveRequestOptions,
+  resolveSendArguments,
   resolveUrl,
   type ReconnectOptions,
   type RequestOptions,
@@ -205,10 +205,9 @@ export class ReconnectingClient {
    *   whose `cause` is the GaveUpError after giving up
    */
   send(name: string, data: JsonValue = null, options?: RequestOptions): Promise<JsonValue> {
-    if (typeof name !== 'string') return Promise.reject(new InvalidArgumentError('name', 'a string', name));
-    let resolved: ReturnType<typeof resolveRequestOptions>;
+    let resolved: ReturnType<typeof resolveSendArguments>;
     try {
-      resolved = resolveRequestOptions(options);
+      resolved = resolveSendArguments(name, options);
     } catch (err) {
       return Promise.reject(err);
     }
