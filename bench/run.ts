@@ -20,6 +20,11 @@ import { bounded } from './support/stats.js';
 import { formatTable, passes, type BenchContext, type Benchmark, type Row } from './support/table.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+// Measured as deployed: production mode, inherited by every bench process.
+// (It switches off the Storage's development-only ownership checks; ws and
+// the raw references do not read it.)
+process.env.NODE_ENV ??= 'production';
 const NAMES = ['request-response', 'fan-out', 'state-size', 'plant-dashboard', 'join', 'memory', 'client-apply', 'resume'];
 
 /**

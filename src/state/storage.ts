@@ -54,7 +54,7 @@ type Container = JsonValue[] | { [key: string]: JsonValue };
  */
 export class Storage {
   #root: JsonValue;
-  readonly #owned = new WeakSet<object>();
+  readonly #owned: WeakSet<object> = TRACK_OWNERSHIP ? new WeakSet<object>() : UNTRACKED;
   readonly #log: ChangeLog;
   #listeners: readonly ChangeListener[] = [];
 
@@ -307,3 +307,16 @@ function checkPadding(nulls: number, depth: number): void {
     throw new InvalidArgumentError(`path[${depth}]`, `an index at most ${MAX_ARRAY_PADDING} past the end of the array`, nulls);
   }
 }
+
+/**
+ * Whether set() refuses objects and arrays the storage holds or held (the
+ * `s.set('b', s.get('a'))` misuse, a silent desync otherwise). The
+ * bookkeeping is a WeakSet entry per container, about a microsecond per
+ * set() and garbage-collector work: worth it in development, where it
+ * catches the mistake, not in production (NODE_ENV=production), as API.md
+ * allows.
+ */
+const TRACK_OWNERSHIP = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NODE_ENV !== 'production';
+
+/** Stands in for the WeakSet when ownership is not tracked. */
+const UNTRACKED = { has: () => false, add: () => UNTRACKED, delete: () => false } as unknown as WeakSet<object>;
