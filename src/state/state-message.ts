@@ -67,6 +67,8 @@ export class WholeValueCache {
 
   /** Drops what is cached. */
   clear(): void {
+    // Called on every change: most of the time there is nothing to drop.
+    if (this.#text === null) return;
     this.#text = null;
     this.#frames.clear();
   }
