@@ -16,16 +16,11 @@ execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', joi
 });
 
 const esbuild = await import('esbuild');
+const { CLIENT_BUNDLE_OPTIONS } = await import('./client-bundle.mjs');
 await esbuild.build({
-  entryPoints: [join(root, 'src', 'client', 'browser.ts')],
+  ...CLIENT_BUNDLE_OPTIONS,
   outfile: join(root, 'dist', 'browser', 'juggler-client.js'),
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  target: ['es2022'],
   sourcemap: true,
-  legalComments: 'none',
-  logLevel: 'warning',
 });
 
 mkdirSync(join(root, 'dist'), { recursive: true });

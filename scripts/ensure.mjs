@@ -22,6 +22,14 @@ function ensureDependencies() {
   const hash = createHash('sha256').update(lock).digest('hex');
   const marker = join(root, 'node_modules', '.koa-juggler-lock-hash');
   if (existsSync(marker) && readFileSync(marker, 'utf8') === hash) return;
+  // No marker yet, but npm itself installed node_modules after the lock file
+  // last changed (CI's own `npm ci` right before `npm test`): installing again
+  // would only repeat that.
+  const installed = join(root, 'node_modules', '.package-lock.json');
+  if (!existsSync(marker) && existsSync(installed) && statSync(installed).mtimeMs >= statSync(join(root, 'package-lock.json')).mtimeMs) {
+    writeFileSync(marker, hash);
+    return;
+  }
   run(npm, ['ci', '--no-audit', '--no-fund']);
   writeFileSync(marker, hash);
 }

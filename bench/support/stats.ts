@@ -57,14 +57,5 @@ export async function bounded<T>(promise: Promise<T>, ms: number, what: string):
   }
 }
 
-/** A small deterministic PRNG (mulberry32), so ours and the reference see the same "random" sequence. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The tests' PRNG (mulberry32), so ours and the reference see the same "random" sequence. */
+export { prng } from '../../test/support/prng.js';

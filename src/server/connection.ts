@@ -56,10 +56,6 @@ function closedError(): Error {
   return new Error('connection closed');
 }
 
-function asError(err: unknown): Error {
-  return toError(err);
-}
-
 /**
  * A client connected to the juggler endpoint. Created by the server; given
  * to `onConnection`, `onRequest` and the other callbacks.
@@ -128,7 +124,7 @@ export class Connection implements StateSubscriber {
         this.#pauseReading('scheduler', paused);
         this.#transport.setPaused(paused);
       },
-      onTaskError: (err) => this.#report(asError(err), 'handler'),
+      onTaskError: (err) => this.#report(toError(err), 'handler'),
     });
     ws.on('message', this.#onFrame);
     ws.on('close', () => this.#teardown());
@@ -271,7 +267,7 @@ export class Connection implements StateSubscriber {
       try {
         await onConnection(this);
       } catch (err) {
-        this.#report(asError(err), 'connection');
+        this.#report(toError(err), 'connection');
         this.closeWith(CLOSE_INTERNAL_ERROR, 'connection setup failed');
         return;
       }
@@ -403,7 +399,7 @@ export class Connection implements StateSubscriber {
   }
 
   #failed(err: unknown): Outcome {
-    if (!isJugglerError(err)) this.#report(asError(err), 'handler');
+    if (!isJugglerError(err)) this.#report(toError(err), 'handler');
     return { success: false, data: failureData(err) };
   }
 
@@ -432,9 +428,9 @@ export class Connection implements StateSubscriber {
       run: () => {
         try {
           const result = onNotify(this, name, data);
-          if (result instanceof Promise) return result.catch((err) => this.#report(asError(err), 'handler'));
+          if (result instanceof Promise) return result.catch((err) => this.#report(toError(err), 'handler'));
         } catch (err) {
-          this.#report(asError(err), 'handler');
+          this.#report(toError(err), 'handler');
         }
       },
     });
@@ -470,7 +466,7 @@ export class Connection implements StateSubscriber {
         await call.complete({ value });
       } catch (err) {
         if (call.signal.aborted) return;
-        if (!isJugglerError(err)) this.#report(asError(err), 'handler');
+        if (!isJugglerError(err)) this.#report(toError(err), 'handler');
         await call.complete({ error: failureData(err) });
       }
     })();

@@ -10,6 +10,7 @@ import { Storage } from '../state/storage.js';
 import { StateChannel } from '../state/state-channel.js';
 import { CLOSE_GOING_AWAY } from '../transport/close-codes.js';
 import { Connection } from './connection.js';
+import { toError } from './handler-result.js';
 import type { ResolvedOptions } from './options.js';
 import { remoteAddress } from './remote.js';
 import { SessionStore } from './sessions.js';
@@ -125,7 +126,7 @@ export class Server {
       framing,
       historySize,
       onError: (err, subscriber) =>
-        onError(err instanceof Error ? err : new Error(String(err)), { conn: subscriber as Connection, kind: 'state' }),
+        onError(toError(err), { conn: subscriber as Connection, kind: 'state' }),
     });
   }
 
@@ -138,7 +139,7 @@ export class Server {
     try {
       verdict = await guardUpgrade(req, socket, this.#guard);
     } catch (err) {
-      this.#options.onError(err instanceof Error ? err : new Error(String(err)), { conn: null, kind: 'http' });
+      this.#options.onError(toError(err), { conn: null, kind: 'http' });
       socket.destroy();
       verdict = null;
     } finally {

@@ -8,15 +8,11 @@
  * extension.
  */
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
-import type Koa from 'koa';
 import { Storage } from '../../src/index.js';
-import { openPage, useBrowser } from '../support/browser.js';
+import { openPage, testPage, useBrowser } from '../support/browser.js';
 import { startRawServer } from '../support/raw-server.js';
 import { startServer } from '../support/server.js';
-
-const ENTRY = fileURLToPath(new URL('../../src/client/browser.ts', import.meta.url));
+import { bundleClient } from '../support/client-bundle.js';
 
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
@@ -29,34 +25,14 @@ const PAGE = `<!doctype html>
 
 let bundle: string;
 
-const testRoutes: Koa.Middleware = async (ctx, next) => {
-  if (ctx.path === '/test/') {
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.body = PAGE;
-  } else if (ctx.path === '/test/juggler-client.js') {
-    ctx.type = 'text/javascript; charset=utf-8';
-    ctx.body = bundle;
-  } else {
-    await next();
-  }
-};
+const testRoutes = testPage('/test/', PAGE, 'juggler-client.js', () => bundle);
 
 describe('koa-juggler.v1 negotiation in chromium', function () {
   this.timeout(30_000);
   const browser = useBrowser();
   before(async function () {
     this.timeout(30_000);
-    // The same settings as scripts/build.mjs, in memory.
-    const result = await esbuild.build({
-      entryPoints: [ENTRY],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      target: ['es2022'],
-      write: false,
-      logLevel: 'silent',
-    });
-    bundle = result.outputFiles[0]!.text;
+    bundle = (await bundleClient()).code;
   });
 
   it('works with a plain juggler server by retrying without the subprotocol, and uses the extension with ours', async () => {

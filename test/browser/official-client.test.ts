@@ -9,10 +9,9 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
-import type Koa from 'koa';
 import type { Page } from 'playwright-core';
 import { JugglerError, Storage, type ListenOptions } from '../../src/index.js';
-import { openPage, screenshot, useBrowser } from '../support/browser.js';
+import { openPage, screenshot, testPage, useBrowser } from '../support/browser.js';
 import { startServer } from '../support/server.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -41,17 +40,7 @@ const PAGE = `<!doctype html>
 let bundle: string;
 
 /** Serves the test page and the bundled official client beside the juggler endpoint. */
-const officialPage: Koa.Middleware = async (ctx, next) => {
-  if (ctx.path === '/official/') {
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.body = PAGE;
-  } else if (ctx.path === '/official/juggler.js') {
-    ctx.type = 'text/javascript; charset=utf-8';
-    ctx.body = bundle;
-  } else {
-    await next();
-  }
-};
+const officialPage = testPage('/official/', PAGE, 'juggler.js', () => bundle);
 
 describe('@hat-open/juggler 0.7 in chromium against our server', function () {
   this.timeout(30_000);

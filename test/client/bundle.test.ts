@@ -1,28 +1,13 @@
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
 import * as nodeEntry from '../../src/client/index.js';
-
-const ENTRY = fileURLToPath(new URL('../../src/client/browser.ts', import.meta.url));
+import { bundleClient } from '../support/client-bundle.js';
 
 describe('browser bundle', () => {
   let code: string;
   let inputs: string[];
   before(async function () {
     this.timeout(30000);
-    // The same settings as scripts/build.mjs, in memory.
-    const result = await esbuild.build({
-      entryPoints: [ENTRY],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      target: ['es2022'],
-      write: false,
-      metafile: true,
-      logLevel: 'silent',
-    });
-    code = result.outputFiles[0]!.text;
-    inputs = Object.keys(result.metafile.inputs);
+    ({ code, inputs } = await bundleClient());
   });
 
   it('pulls in neither ws nor node:* modules', () => {

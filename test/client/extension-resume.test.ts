@@ -14,7 +14,7 @@ import {
   type Patch,
 } from '../../src/client/index.js';
 import { JugglerError as ServerJugglerError, Storage, type Connection, type ListenOptions } from '../../src/index.js';
-import { startBlipProxy } from '../support/blip-proxy.js';
+import { startProxy } from '../support/tcp-proxy.js';
 import { connectTo, reconnectTo } from '../support/client-helpers.js';
 import { startServer } from '../support/server.js';
 import { deferred, delay, waitFor, within } from '../support/wait.js';
@@ -38,7 +38,7 @@ async function sessionServer(size = 100_000, options: ListenOptions = {}) {
     },
     ...options,
   });
-  const proxy = await startBlipProxy(server.port);
+  const proxy = await startProxy(server.port);
   return { server, proxy, storages, sessions };
 }
 
@@ -142,7 +142,7 @@ describe('koa-juggler.v1 sessions and resume (client)', () => {
           return finish.promise;
         },
       });
-      const proxy = await startBlipProxy(server.port);
+      const proxy = await startProxy(server.port);
       const live = reconnectTo(proxy.url(), { backoff: FAST });
       await waitFor(() => live.connected, 'the connection');
       const paid = live.send('pay', { order: 7 });
@@ -166,7 +166,7 @@ describe('koa-juggler.v1 sessions and resume (client)', () => {
           return `done ${runs}`;
         },
       });
-      const proxy = await startBlipProxy(server.port);
+      const proxy = await startProxy(server.port);
       const live = reconnectTo(proxy.url(), { backoff: FAST });
       await waitFor(() => live.connected, 'the connection');
       const done = live.send('work', null, { key: 'work-1' });
@@ -193,7 +193,7 @@ describe('koa-juggler.v1 sessions and resume (client)', () => {
           return new Promise(() => {});
         },
       });
-      const proxy = await startBlipProxy(server.port);
+      const proxy = await startProxy(server.port);
       const live = reconnectTo(proxy.url(), { backoff: FAST });
       const unkeyed = reconnectTo(proxy.url(), { backoff: FAST, autoKey: false });
       await waitFor(() => live.connected && unkeyed.connected, 'the connections');
@@ -216,7 +216,7 @@ describe('koa-juggler.v1 sessions and resume (client)', () => {
           return new Promise(() => {});
         },
       });
-      const proxy = await startBlipProxy(server.port);
+      const proxy = await startProxy(server.port);
       const live = reconnectTo(proxy.url(), { backoff: FAST });
       await waitFor(() => live.connected, 'the connection');
       const pending = live.send('slow', null);
@@ -244,7 +244,7 @@ describe('koa-juggler.v1 sessions and resume (client)', () => {
           return new Promise(() => {});
         },
       });
-      const proxy = await startBlipProxy(server.port);
+      const proxy = await startProxy(server.port);
       const live = reconnectTo(proxy.url(), { backoff: FAST });
       await waitFor(() => live.connected, 'the connection');
       const started = Date.now();

@@ -25,6 +25,7 @@ import type { JsonValue } from '../../src/index.js';
 import { applyPatch } from '../../src/state/apply-patch.js';
 import { RawClient } from '../support/raw-client.js';
 import { MB, retained, ServerProcess } from '../support/server-process.js';
+import { prng } from '../support/prng.js';
 import { delay, waitFor } from '../support/wait.js';
 
 export interface SoakConfig {
@@ -49,18 +50,6 @@ export interface SoakReport {
   violations: string[];
   /** Each server's heap after the warm-up and after everyone left; stateBytes: its state and change records then. */
   heap: { server: string; baseline: number; final: number; stateBytes: number }[];
-}
-
-/** mulberry32: small, fast, good enough to drive a soak reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Kind = 'shared' | 'own';

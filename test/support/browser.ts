@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Middleware } from 'koa';
 import { onCleanup } from './cleanup.js';
 
 /** Where the browser is; `CHROMIUM` in the environment overrides it. */
@@ -99,4 +100,22 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(screenshotDir(), `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/**
+ * Koa middleware serving a test page at `path` and its module script at
+ * `path + scriptName` (the script is read when served: tests fill it in `before`).
+ */
+export function testPage(path: string, html: string, scriptName: string, script: () => string): Middleware {
+  return async (ctx, next) => {
+    if (ctx.path === path) {
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = html;
+    } else if (ctx.path === path + scriptName) {
+      ctx.type = 'text/javascript; charset=utf-8';
+      ctx.body = script();
+    } else {
+      await next();
+    }
+  };
 }

@@ -1,79 +1,120 @@
 /**
- * A TCP proxy on 127.0.0.1 in front of a server, for peers that vanish
- * without a close: `vanish('drop')` loses every packet from then on (both
- * sockets stay open, nothing is forwarded), `vanish('stall')` shuts the
- * window (nothing is read from the server any more, so its writes back up).
+ * A TCP proxy on 127.0.0.1 in front of a server, for tests of what the
+ * network does to a connection. It counts the bytes each way per
+ * connection, and can:
+ * - `cut()` every connection at once (a blip: both sockets destroyed, no close frame);
+ * - `block(true)` new connections for a while (an outage: they are destroyed at once);
+ * - `vanish(how)` make every connection dead without a close from now on:
+ *   `'drop'` loses every packet (both sockets stay open, nothing is
+ *   forwarded), `'stall'` stops reading (the TCP windows fill and writes back up).
  * Closed after each test by the root hook.
- *
- * (Reconstructed: an earlier version of this file was overwritten by
- * mistake; this one keeps the API slow-peers.test.ts uses.)
  */
 import { createServer, connect as tcpConnect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { onCleanup } from './cleanup.js';
 
+/** One proxied connection. */
+export interface ProxiedConnection {
+  /** Bytes from the server to the client, so far. */
+  toClient: number;
+  /** Bytes from the client to the server, so far. */
+  toServer: number;
+  readonly client: Socket;
+  readonly server: Socket;
+}
+
 export interface Proxy {
   readonly port: number;
+  /** `ws://127.0.0.1:<port><path>`. */
+  url(path?: string): string;
+  /** Every connection proxied, oldest first (cut ones included). */
+  readonly connections: readonly ProxiedConnection[];
+  /** Destroys every open connection, both sides, without a close frame. */
+  cut(): void;
+  /** While true, new connections are destroyed at once (the address looks down). */
+  block(blocked: boolean): void;
   /** From now on, every connection is dead without a close: `'drop'` loses packets, `'stall'` stops reading. */
   vanish(how: 'drop' | 'stall'): void;
   close(): Promise<void>;
 }
 
+function silence(conn: ProxiedConnection, how: 'drop' | 'stall'): void {
+  conn.client.unpipe(conn.server);
+  conn.server.unpipe(conn.client);
+  if (how === 'drop') {
+    // Read and discard both ways: the packets are lost.
+    for (const socket of [conn.client, conn.server]) {
+      socket.removeAllListeners('data');
+      socket.on('data', () => {});
+      socket.resume();
+    }
+  } else {
+    conn.client.pause();
+    conn.server.pause();
+  }
+}
+
 /** Starts a proxy to `127.0.0.1:targetPort`. */
 export async function startProxy(targetPort: number): Promise<Proxy> {
-  const pairs = new Set<{ client: Socket; upstream: Socket }>();
+  const connections: ProxiedConnection[] = [];
+  const open = new Set<ProxiedConnection>();
+  let blocked = false;
   let vanished: 'drop' | 'stall' | null = null;
-  const cut = (pair: { client: Socket; upstream: Socket }, how: 'drop' | 'stall'): void => {
-    pair.client.unpipe(pair.upstream);
-    pair.upstream.unpipe(pair.client);
-    if (how === 'drop') {
-      // Read and discard both ways: the packets are lost.
-      pair.client.removeAllListeners('data');
-      pair.upstream.removeAllListeners('data');
-      pair.client.on('data', () => {});
-      pair.upstream.on('data', () => {});
-      pair.client.resume();
-      pair.upstream.resume();
-    } else {
-      // Read nothing more: the TCP windows fill up and writes back up.
-      pair.client.pause();
-      pair.upstream.pause();
-    }
-  };
   const server = createServer((client) => {
     client.on('error', () => {});
+    if (blocked) {
+      client.destroy();
+      return;
+    }
     const upstream = tcpConnect(targetPort, '127.0.0.1');
     upstream.on('error', () => {});
-    const pair = { client, upstream };
-    pairs.add(pair);
+    const conn: ProxiedConnection = { toClient: 0, toServer: 0, client, server: upstream };
+    connections.push(conn);
+    open.add(conn);
     const drop = (): void => {
-      pairs.delete(pair);
+      open.delete(conn);
       client.destroy();
       upstream.destroy();
     };
     client.on('close', drop);
     upstream.on('close', drop);
     if (vanished !== null) {
-      cut(pair, vanished);
+      silence(conn, vanished);
       return;
     }
+    client.on('data', (chunk: Buffer) => {
+      conn.toServer += chunk.length;
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      conn.toClient += chunk.length;
+    });
     client.pipe(upstream);
     upstream.pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
   let closing: Promise<void> | null = null;
   const proxy: Proxy = {
-    port: (server.address() as AddressInfo).port,
+    port,
+    url: (path = '/ws') => `ws://127.0.0.1:${port}${path}`,
+    connections,
+    cut() {
+      for (const conn of [...open]) {
+        open.delete(conn);
+        conn.client.destroy();
+        conn.server.destroy();
+      }
+    },
+    block(value) {
+      blocked = value;
+    },
     vanish(how) {
       vanished = how;
-      for (const pair of pairs) cut(pair, how);
+      for (const conn of open) silence(conn, how);
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
-        for (const pair of [...pairs]) {
-          pair.client.destroy();
-          pair.upstream.destroy();
-        }
+        proxy.cut();
         server.close(() => resolve());
       });
       return closing;

@@ -1,0 +1,3 @@
+import type { BuildOptions } from 'esbuild';
+
+export declare const CLIENT_BUNDLE_OPTIONS: Readonly<BuildOptions>;

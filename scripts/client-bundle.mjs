@@ -1,0 +1,16 @@
+// The esbuild settings of the browser client bundle, in one place: the build
+// writes it to dist/browser/juggler-client.js, tests build it in memory.
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export const CLIENT_BUNDLE_OPTIONS = Object.freeze({
+  entryPoints: [join(root, 'src', 'client', 'browser.ts')],
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['es2022'],
+  legalComments: 'none',
+  logLevel: 'warning',
+});
