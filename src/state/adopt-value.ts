@@ -54,8 +54,8 @@ function isFlatRecord(value: unknown, owned: WeakSet<object>): value is Record<s
   if (owned.has(value) || !Object.isExtensible(value)) return false;
   const record = value as Record<string, unknown>;
   for (const key in record) {
-    // for-in also sees inherited enumerable keys: the walk handles that rare case.
-    if (!Object.hasOwn(record, key)) return false;
+    // for-in also sees enumerable keys a polluted Object.prototype would add. Checking
+    // them too is harmless (encoding skips them), and cheaper than a hasOwn per key.
     const item = record[key];
     switch (typeof item) {
       case 'string':

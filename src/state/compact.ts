@@ -11,13 +11,12 @@
  * through arrays never supersede anything (a later index may name another
  * element), but a later object-only change covering them drops them.
  */
-import type { PathSegment } from './path.js';
+import type { JsonValue } from '../json.js';
+import { toPointer, type PathSegment } from './path.js';
 
 /** One recorded change, as the {@link ChangeLog} keeps it. */
 export interface ChangeRecord {
-  /** JSON Pointer of the changed location, at the time of the change. */
-  readonly pointer: string;
-  /** The same location as steps. */
+  /** Steps to the changed location, at the time of the change (its JSON Pointer is built only for a diff). */
   readonly segments: readonly PathSegment[];
   /** Whether every container on the way to the location was an object (no array). */
   readonly objectPath: boolean;
@@ -25,8 +24,10 @@ export interface ChangeRecord {
   readonly kind: 'set' | 'remove';
   /** Whether the location held a value just before this change. */
   readonly existed: boolean;
-  /** For `set`: the value as JSON text, encoded when the change was made. */
-  readonly text: string | undefined;
+  /** For `set`: the value as JSON text. The {@link ChangeLog} fills it in lazily; compaction needs it present. */
+  text: string | undefined;
+  /** For `set`, until `text` is made: the value. */
+  value?: JsonValue | undefined;
 }
 
 /** A trie of pointer steps; each node lists the surviving changes made exactly there. */
@@ -79,7 +80,7 @@ export function compactPatchText(records: readonly ChangeRecord[], start: number
 
 /** One RFC 6902 operation as JSON text; the value is the text recorded with the change. */
 function operationText(record: ChangeRecord, existed: boolean): string {
-  const path = JSON.stringify(record.pointer);
+  const path = JSON.stringify(toPointer(record.segments));
   if (record.kind === 'remove') return '{"op":"remove","path":' + path + '}';
   return (existed ? '{"op":"replace","path":' : '{"op":"add","path":') + path + ',"value":' + record.text + '}';
 }

@@ -3,9 +3,9 @@
  * "State: Storage"). Built so that a change costs time in proportion to
  * the change, never to the size of the state or of a wide object on its
  * path: values are changed in place, and each change is recorded in the
- * storage's {@link ChangeLog} while it is applied, with its value encoded
- * once. The sync layer builds diffs from that record; nothing is ever
- * copied, compared or scanned whole.
+ * storage's {@link ChangeLog} while it is applied (its value is encoded
+ * once, in a batch, when the next diff is built). The sync layer builds
+ * diffs from that record; nothing is ever copied, compared or scanned whole.
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { JsonValue } from '../json.js';
@@ -129,10 +129,10 @@ export class Storage {
         parent = node;
         node = node[segment]!;
       } else if (node !== null && typeof node === 'object') {
-        const key = typeof segment === 'string' ? segment : String(segment);
-        if (!Object.hasOwn(node, key)) break;
+        const next = ownChild(node, typeof segment === 'string' ? segment : String(segment));
+        if (next === undefined) break;
         parent = node;
-        node = node[key]!;
+        node = next;
       } else {
         break;
       }
@@ -143,18 +143,18 @@ export class Storage {
       if (typeof segment === 'number') checkPadding(segment, i);
     }
     const adopted = adoptValue(value, this.#owned, 'value');
-    const recording = this.#log.recording;
-    const text = recording ? JSON.stringify(adopted) : undefined;
+    // Values recorded earlier are encoded lazily; any that this change could alter in place are encoded now.
+    this.#log.beforeChange(segments.length);
 
     if (depth === segments.length) {
       // The location exists: overwrite it in place.
       // Only primitives can be equal here: adoptValue refuses containers the storage holds.
       if (adopted === node) return;
       this.#write(parent, segments, depth, adopted);
-      this.#log.record(segments, objectPath, 'set', true, text);
+      this.#log.record(segments, objectPath, 'set', true, adopted);
     } else if (node !== null && typeof node === 'object') {
       // `node` is a container missing segments[depth]: add the rest below it.
-      const built = this.#build(segments, depth + 1, adopted, text);
+      const built = this.#build(segments, depth + 1, adopted);
       const segment = segments[depth]!;
       if (Array.isArray(node)) {
         const index = segment as number;
@@ -162,20 +162,20 @@ export class Storage {
         for (let i = node.length; i < index; i++) {
           node.push(null);
           at[depth] = i;
-          this.#log.record(at.slice(), false, 'set', false, 'null');
+          this.#log.record(at.slice(), false, 'set', false, null);
         }
-        node.push(built.value);
+        node.push(built);
         at[depth] = index;
-        this.#log.record(at, false, 'set', false, built.text);
+        this.#log.record(at, false, 'set', false, built);
       } else {
-        writeKey(node, typeof segment === 'string' ? segment : String(segment), built.value);
-        this.#log.record(segments.slice(0, depth + 1), objectPath, 'set', false, built.text);
+        writeKey(node, typeof segment === 'string' ? segment : String(segment), built);
+        this.#log.record(segments.slice(0, depth + 1), objectPath, 'set', false, built);
       }
     } else {
       // A primitive (or null) is in the way at segments[0..depth): replace it with new containers.
-      const built = this.#build(segments, depth, adopted, text);
-      this.#write(parent, segments, depth, built.value);
-      this.#log.record(segments.slice(0, depth), objectPath, 'set', true, built.text);
+      const built = this.#build(segments, depth, adopted);
+      this.#write(parent, segments, depth, built);
+      this.#log.record(segments.slice(0, depth), objectPath, 'set', true, built);
     }
     this.#changed();
   }
@@ -191,7 +191,7 @@ export class Storage {
     if (segments.length === 0) {
       if (this.#root === null) return;
       this.#root = null;
-      this.#log.record(segments, true, 'set', true, 'null');
+      this.#log.record(segments, true, 'set', true, null);
       this.#changed();
       return;
     }
@@ -205,11 +205,13 @@ export class Storage {
     const segment = segments[last]!;
     if (Array.isArray(node)) {
       if (typeof segment !== 'number' || segment >= node.length) return;
+      this.#log.beforeChange(segments.length);
       node.splice(segment, 1);
       objectPath = false;
     } else if (node !== null && typeof node === 'object') {
       const key = typeof segment === 'string' ? segment : String(segment);
       if (!Object.hasOwn(node, key)) return;
+      this.#log.beforeChange(segments.length);
       delete node[key];
     } else {
       return;
@@ -256,28 +258,22 @@ export class Storage {
     else writeKey(parent!, typeof segment === 'string' ? segment : String(segment), value);
   }
 
-  /**
-   * Wraps `value` in new containers for segments[from..]: `['b', 2]` around
-   * `v` gives `{ b: [null, null, v] }`. Its text is built around the value's
-   * text, without encoding the value again.
-   */
-  #build(segments: readonly PathSegment[], from: number, value: JsonValue, text: string | undefined): { value: JsonValue; text: string | undefined } {
+  /** Wraps `value` in new containers for segments[from..]: `['b', 2]` around `v` gives `{ b: [null, null, v] }`. */
+  #build(segments: readonly PathSegment[], from: number, value: JsonValue): JsonValue {
     for (let i = segments.length - 1; i >= from; i--) {
       const segment = segments[i]!;
       let container: Container;
       if (typeof segment === 'string') {
         container = {};
         writeKey(container, segment, value);
-        if (text !== undefined) text = '{' + JSON.stringify(segment) + ':' + text + '}';
       } else {
         container = new Array<JsonValue>(segment + 1).fill(null);
         container[segment] = value;
-        if (text !== undefined) text = '[' + 'null,'.repeat(segment) + text + ']';
       }
       this.#owned.add(container);
       value = container;
     }
-    return { value, text };
+    return value;
   }
 }
 
@@ -285,8 +281,22 @@ export class Storage {
 function childOf(node: JsonValue | undefined, segment: PathSegment): JsonValue | undefined {
   if (Array.isArray(node)) return typeof segment === 'number' && segment < node.length ? node[segment] : undefined;
   if (node === null || typeof node !== 'object') return undefined;
-  const key = typeof segment === 'string' ? segment : String(segment);
-  return Object.hasOwn(node, key) ? node[key] : undefined;
+  return ownChild(node, typeof segment === 'string' ? segment : String(segment));
+}
+
+/**
+ * `object[key]` if it is an own property, else undefined: one lookup in the
+ * common case, which matters on wide objects (a 10,000-key map of points is
+ * a hash table, and every extra probe is a cache miss). What a JSON object
+ * can inherit is a function, or the prototype itself through `__proto__`;
+ * stored JSON is never a function nor `undefined`, so only those two cases
+ * need the slower own-property check.
+ */
+function ownChild(object: { [key: string]: JsonValue }, key: string): JsonValue | undefined {
+  const value = object[key];
+  if (value === undefined) return undefined;
+  if (typeof value === 'function' || key === '__proto__') return Object.hasOwn(object, key) ? value : undefined;
+  return value;
 }
 
 /** Sets an own data property; `__proto__` through defineProperty, so no prototype is ever replaced. */

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fastJsonPatch from 'fast-json-patch';
+import type { Operation } from 'fast-json-patch';
 import { ChangeLog } from '../../src/state/change-log.js';
 import { Storage } from '../../src/state/storage.js';
 
@@ -72,6 +74,37 @@ describe('ChangeLog', () => {
     });
   });
 
+  describe('lazy encoding', () => {
+    it('encodes a value when the diff is built, so later changes beside it cost no encoding now', () => {
+      const s = new Storage({ points: {} });
+      const cursor = s.log.openCursor();
+      const point = { value: 1, quality: 'good' };
+      s.set(['points', 'p1'], point);
+      s.set(['points', 'p2'], { value: 2, quality: 'good' });
+      const unencoded = s.log.bytes;
+      assert.equal(
+        s.log.diffText(cursor.position),
+        '[{"op":"add","path":"/points/p1","value":{"value":1,"quality":"good"}},{"op":"add","path":"/points/p2","value":{"value":2,"quality":"good"}}]',
+      );
+      assert.equal(s.log.bytes - unencoded, 2 * '{"value":1,"quality":"good"}'.length, 'the texts were made (and counted) by the diff');
+      cursor.close();
+    });
+
+    it('encodes waiting values before a change inside one of them, so each record keeps what it said', () => {
+      const s = new Storage({});
+      const cursor = s.log.openCursor();
+      s.set('list', [1]);
+      s.set(['list', 1], 2); // writes inside the array recorded just before
+      s.set(['list', 0], 0);
+      s.remove(['list', 1]);
+      const diff = s.log.diffText(cursor.position)!;
+      assert.equal(diff, '[{"op":"add","path":"/list","value":[1]},{"op":"add","path":"/list/1","value":2},{"op":"replace","path":"/list/0","value":0},{"op":"remove","path":"/list/1"}]');
+      const client = fastJsonPatch.applyPatch({}, JSON.parse(diff) as Operation[], false, false).newDocument;
+      assert.deepEqual(client, s.data);
+      cursor.close();
+    });
+  });
+
   describe('bound', () => {
     it('drops the oldest records past maxOps; a reader behind them gets undefined', () => {
       const s = new Storage({}, { log: { maxOps: 3 } });
@@ -85,16 +118,18 @@ describe('ChangeLog', () => {
       cursor.close();
     });
 
-    it('drops the oldest records past maxBytes', () => {
+    it('drops the oldest records past maxBytes, counting value texts once encoded (when a diff is built)', () => {
       const s = new Storage({}, { log: { maxBytes: 100 } });
       const cursor = s.log.openCursor();
       s.set('a', 'x'.repeat(60));
       s.set('b', 'y'.repeat(60));
+      assert.equal(s.log.diffText(cursor.position), undefined, 'encoding both passed the bound: the first was dropped');
       assert.equal(s.log.size, 1);
       assert.ok(s.log.bytes <= 100);
+      assert.equal(s.log.diffText(1), `[{"op":"add","path":"/b","value":"${'y'.repeat(60)}"}]`);
       s.set('c', 'z'.repeat(500));
+      assert.equal(s.log.diffText(2), undefined);
       assert.equal(s.log.size, 0, 'a record larger than the bound is not kept either');
-      assert.equal(s.log.diffText(cursor.position), undefined);
       cursor.close();
     });
 

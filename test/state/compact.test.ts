@@ -154,9 +154,9 @@ describe('compaction', () => {
 
   it('works on records given directly', () => {
     const records: ChangeRecord[] = [
-      { pointer: '/x', segments: ['x'], objectPath: true, kind: 'set', existed: false, text: '1' },
-      { pointer: '/x', segments: ['x'], objectPath: true, kind: 'set', existed: true, text: '2' },
-      { pointer: '/y', segments: ['y'], objectPath: true, kind: 'remove', existed: true, text: undefined },
+      { segments: ['x'], objectPath: true, kind: 'set', existed: false, text: '1' },
+      { segments: ['x'], objectPath: true, kind: 'set', existed: true, text: '2' },
+      { segments: ['y'], objectPath: true, kind: 'remove', existed: true, text: undefined },
     ];
     assert.equal(compactPatchText(records, 0, 3), '[{"op":"add","path":"/x","value":2},{"op":"remove","path":"/y"}]');
     assert.equal(compactPatchText(records, 1, 3), '[{"op":"replace","path":"/x","value":2},{"op":"remove","path":"/y"}]');
