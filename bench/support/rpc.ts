@@ -58,8 +58,16 @@ export class Worker<Info = unknown> {
     // BENCH_PROFILE=<regexp>: children whose name matches write V8 CPU profiles on exit (one per thread; the
     // main thread's is the big one) to $BENCH_PROFILE_DIR/<name>/ (default: <tmp>/koa-juggler-profiles/<name>/).
     const profile = process.env.BENCH_PROFILE;
-    if (profile && new RegExp(profile).test(options.name)) flags.push('--cpu-prof', `--cpu-prof-dir=${join(PROFILES, options.name)}`);
+    // BENCH_PROFILE_WINDOW=1 narrows that to what matters: from the child's first `cpu` reading (the start of the
+    // first measured window) to its exit, so setup and joins do not drown the steady state.
+    const env = { ...process.env };
+    delete env.BENCH_PROFILE_OUT;
+    if (profile && new RegExp(profile).test(options.name)) {
+      if (process.env.BENCH_PROFILE_WINDOW) env.BENCH_PROFILE_OUT = join(PROFILES, options.name);
+      else flags.push('--cpu-prof', `--cpu-prof-dir=${join(PROFILES, options.name)}`);
+    }
     const child = fork(WORKER, [path, exportName, JSON.stringify(args ?? null)], {
+      env,
       execArgv: ['--import', 'tsx', ...flags],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -5,6 +5,9 @@
  * goes away. Every child also answers `cpu` (its own CPU time) and `mem`
  * (its memory, after a full GC when run with --expose-gc).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Host } from './rpc.js';
 import { now } from './stats.js';
@@ -29,7 +32,34 @@ const host: Host = {
   },
 };
 
+// Set by rpc.ts for BENCH_PROFILE_WINDOW: profile from the first `cpu` reading until exit.
+const profileOut = process.env.BENCH_PROFILE_OUT;
+let profiler: Session | null = null;
+
+function startWindowProfile(): void {
+  if (!profileOut || profiler) return;
+  profiler = new Session();
+  profiler.connect();
+  profiler.post('Profiler.enable');
+  profiler.post('Profiler.start');
+}
+
+function writeWindowProfile(): Promise<void> {
+  const session = profiler;
+  if (!session || !profileOut) return Promise.resolve();
+  return new Promise((resolve) => {
+    session.post('Profiler.stop', (err, result) => {
+      if (!err) {
+        mkdirSync(profileOut, { recursive: true });
+        writeFileSync(join(profileOut, `window-${process.pid}.cpuprofile`), JSON.stringify(result.profile));
+      }
+      resolve();
+    });
+  });
+}
+
 host.handle('cpu', () => {
+  startWindowProfile();
   const { user, system } = process.cpuUsage();
   return { cpuMicros: user + system, t: now() };
 });
@@ -47,6 +77,7 @@ host.handle('mem', async (payload: { gc?: boolean } | null) => {
 
 async function exit(): Promise<never> {
   const timer = setTimeout(() => process.exit(0), 5000);
+  await writeWindowProfile();
   for (const cleanup of cleanups.reverse()) {
     try {
       await cleanup();
