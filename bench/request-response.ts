@@ -85,7 +85,7 @@ async function measure(server: Worker, clients: Worker, tag: string, inFlight: n
 async function run(ctx: BenchContext): Promise<Row[]> {
   // Many short windows rather than a few long ones: a pair taken close together shares the machine's mood.
   const window = ctx.quick ? 400 : 1000;
-  const rounds = ctx.quick ? 3 : 10;
+  const rounds = ctx.quick ? 3 : 16;
   const ours = await ctx.spawn<{ url: string }>(HERE, 'oursServer', null, { name: 'rr-ours' });
   const raw = await ctx.spawn<{ url: string }>(HERE, 'rawServer', null, { name: 'rr-raw' });
   const [clients] = await startClients(ctx.spawn, 1);
@@ -96,7 +96,8 @@ async function run(ctx: BenchContext): Promise<Row[]> {
       { name: 'raw', server: raw, tag: `raw-${index}` },
     ];
     for (const side of sides) await clients!.call('open', { tag: side.tag, url: side.server.info.url, count: scenario.sockets });
-    for (const side of sides) await measure(side.server, clients!, side.tag, scenario.inFlight, ctx.quick ? 300 : 1000); // warm-up
+    // Warm-up: our server runs more code per message than the raw one, and the JIT takes a few seconds to tier it up.
+    for (const side of sides) await measure(side.server, clients!, side.tag, scenario.inFlight, ctx.quick ? 500 : 3000);
     const throughput = new Paired();
     const cpu = new Paired();
     for (let round = 0; round < rounds; round++) {

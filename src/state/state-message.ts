@@ -8,6 +8,9 @@ import type { EncodedMessage } from '../transport/transport.js';
 import type { Storage } from './storage.js';
 
 const encoder = new TextEncoder();
+// In Node, bytes as a Buffer: ws sends a Buffer as it is, but wraps any other Uint8Array in a new
+// Buffer view on every send, which a diff sent to 5,000 sockets would do 5,000 times.
+const NodeBuffer = (globalThis as { Buffer?: { from(text: string, encoding: 'utf8'): Uint8Array } }).Buffer;
 
 /** A `state` message as JSON text around `diff` (a JSON Patch as text), with `version` if given. */
 export function stateMessageText(diff: string, version: string | null): string {
@@ -16,7 +19,7 @@ export function stateMessageText(diff: string, version: string | null): string {
 
 /** The frames with every string turned into UTF-8 bytes, so sockets that share them do not each encode them. */
 export function framesToBytes(frames: EncodedMessage): EncodedMessage {
-  return frames.map((frame) => (typeof frame === 'string' ? encoder.encode(frame) : frame));
+  return frames.map((frame) => (typeof frame !== 'string' ? frame : NodeBuffer ? NodeBuffer.from(frame, 'utf8') : encoder.encode(frame)));
 }
 
 /**
