@@ -51,11 +51,13 @@ export class RequestScheduler {
   /** Queues a task, running it at once if there is room. The caller checked `has(id)` first. */
   push(task: Task): void {
     if (this.#stopped) return;
-    if (task.id !== null) this.#ids.add(task.id);
     if (this.#started && this.#running < this.#limit && this.#head === this.#queue.length) {
-      this.#run(task);
+      // Its id is recorded only if it is still running when run() returns: no other message can
+      // arrive before that, and most handlers answer synchronously.
+      this.#run(task, false);
       return;
     }
+    if (task.id !== null) this.#ids.add(task.id);
     this.#queue.push(task);
     if (!this.#paused && this.#queue.length - this.#head > this.#options.maxInFlight) {
       this.#paused = true;
@@ -77,7 +79,8 @@ export class RequestScheduler {
     this.#ids.clear();
   }
 
-  #run(task: Task): void {
+  /** @param tracked whether the task's id is in #ids already (it was queued) */
+  #run(task: Task, tracked: boolean): void {
     this.#running += 1;
     let result: void | PromiseLike<void>;
     try {
@@ -88,6 +91,7 @@ export class RequestScheduler {
       return;
     }
     if (result !== undefined && typeof (result as PromiseLike<void>).then === 'function') {
+      if (!tracked && task.id !== null) this.#ids.add(task.id);
       (result as PromiseLike<void>).then(
         () => this.#done(task),
         (err) => {
@@ -127,7 +131,7 @@ export class RequestScheduler {
         this.#queue.length = 0;
         this.#head = 0;
       }
-      this.#run(task);
+      this.#run(task, true);
       if (this.#stopped) return;
     }
     if (this.#paused && this.#queue.length - this.#head <= this.#options.maxInFlight / 2) {

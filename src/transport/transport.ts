@@ -7,7 +7,7 @@
  * {@link Transport.receive}.
  */
 import { encodeJson } from '../json.js';
-import { HEADER_PING, HEADER_PONG, Reassembler, segment } from './framing.js';
+import { HEADER_LAST, HEADER_PING, HEADER_PONG, Reassembler, segment } from './framing.js';
 
 /** The little a transport needs from a WebSocket. */
 export interface TransportSocket {
@@ -129,8 +129,13 @@ export class Transport {
       this.#socket.send(text, this.#written);
       return;
     }
-    const frames = segment(text, this.#options.maxSegmentSize);
-    this.sendEncoded(frames);
+    if (text.length <= this.#options.maxSegmentSize) {
+      // One segment, the common case: no frames array.
+      this.#queued += 1;
+      this.#socket.send(HEADER_LAST + text, this.#written);
+      return;
+    }
+    this.sendEncoded(segment(text, this.#options.maxSegmentSize));
   }
 
   /** Sends a message encoded once by {@link encodeMessage}, e.g. one diff for many connections. */
