@@ -112,7 +112,7 @@ export class Connection implements StateSubscriber {
         message: (text) => this.#onMessage(text),
         lost: (reason) => this.#report(new Error(`connection lost: ${reason}`), 'socket'),
         drain: () => {
-          if (this.#joined) this.#channel!.drained(this);
+          if (this.#joined) this.#channel?.drained(this);
           if (this.#readingPausedBy.sendQueue) this.#pauseReading('sendQueue', false);
         },
       },
@@ -140,7 +140,14 @@ export class Connection implements StateSubscriber {
    * @throws Error on an extension connection before its `hello` (no callback sees one then)
    */
   get state(): Storage {
-    if (this.#channel === null) throw new Error('connection state is not ready before the client says hello');
+    if (this.#channel === null) {
+      if (this.extension) throw new Error('connection state is not ready before the client says hello');
+      // A plain connection's own state is made on first use: many applications never touch it,
+      // and a Storage with its sync channel costs about 2 KiB per connection. Made after the
+      // join point, it starts as null, so joining sends nothing and every set() goes out as a diff.
+      this.#channel = this.#ownChannel();
+      if (this.#joined && this.isOpen) this.#channel.join(this);
+    }
     return this.#channel.storage;
   }
 
@@ -190,7 +197,7 @@ export class Connection implements StateSubscriber {
    */
   async flush(): Promise<void> {
     if (!this.isOpen) throw closedError();
-    if (this.#joined) this.#channel!.flush(this);
+    if (this.#joined) this.#channel?.flush(this);
   }
 
   /**
@@ -225,7 +232,8 @@ export class Connection implements StateSubscriber {
    */
   start(): void {
     if (!this.extension) {
-      this.#channel = this.#ctx.sharedChannel ?? this.#ownChannel();
+      // Without a shared state, the connection's own is made when first used (see `state`).
+      this.#channel = this.#ctx.sharedChannel;
       void this.#setUp(false);
       return;
     }
@@ -286,7 +294,7 @@ export class Connection implements StateSubscriber {
 
   #join(version: string | null): void {
     this.#joined = true;
-    this.#channel!.join(this, version);
+    this.#channel?.join(this, version);
   }
 
   readonly #onFrame = (data: RawData, isBinary: boolean): void => {

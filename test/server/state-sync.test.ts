@@ -40,6 +40,33 @@ describe('state sync', () => {
     assert.deepEqual(first.diff, [{ op: 'replace', path: '', value: { me: '127.0.0.1' } }]);
   });
 
+  it('syncs a per-connection state first touched in a request handler, long after the connection opened', async () => {
+    const server = await startServer({
+      autoflushDelay: 50,
+      onRequest: async (conn, name, data) => {
+        if (name === 'count') {
+          conn.state.set('count', data);
+          await conn.flush(); // ordered ahead of the response
+        }
+        return conn.state.get('count') ?? null;
+      },
+    });
+    const client = await RawClient.connect(server.url);
+    const other = await RawClient.connect(server.url);
+    client.request(1, 'read', null);
+    assert.equal((await client.response(1)).data, null);
+    client.request(2, 'count', 7);
+    assert.equal((await client.response(2)).data, 7);
+    const diffAt = client.messages.findIndex((m) => m.type === 'state');
+    const responseAt = client.messages.findIndex((m) => m.type === 'response' && m.id === 2);
+    assert.ok(diffAt >= 0 && diffAt < responseAt, 'the diff came before the response that flushed it');
+    assert.deepEqual(states(client)[0]!.diff, [{ op: 'replace', path: '', value: { count: 7 } }], 'from null, one diff: no whole-value message first');
+    assert.deepEqual(clientState(client), { count: 7 });
+    other.request(1, 'read', null);
+    assert.equal((await other.response(1)).data, null, 'each connection has its own state');
+    assert.equal(states(other).length, 0);
+  });
+
   it('coalesces changes over autoflushDelay, as a throttle that no stream of changes postpones', async () => {
     const shared = new Storage({ n: 0 });
     const server = await startServer({ state: shared, autoflushDelay: 100 });
