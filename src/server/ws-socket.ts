@@ -17,5 +17,8 @@ export function wsTransportSocket(ws: WebSocket): TransportSocket {
     destroy() {
       ws.terminate();
     },
+    bufferedAmount() {
+      return ws.bufferedAmount;
+    },
   };
 }

@@ -1,13 +1,15 @@
 /**
  * One juggler transport over one WebSocket, shared by the server connection
  * and the client: framing both ways, answers to pings, the keepalive, and
- * the count of messages handed to the socket but not yet written (what
- * `sendQueueSize` bounds). Knows nothing of `ws` or the DOM: the owner
+ * (through a {@link SendQueue}) the count of messages handed to the socket
+ * but not yet written (what `sendQueueSize` bounds). Knows nothing of `ws`
+ * or the DOM: the owner
  * adapts its socket to {@link TransportSocket} and feeds frames to
  * {@link Transport.receive}.
  */
 import { encodeJson } from '../json.js';
 import { HEADER_LAST, HEADER_PING, HEADER_PONG, Reassembler, segment } from './framing.js';
+import { SendQueue } from './send-queue.js';
 
 /** The little a transport needs from a WebSocket. */
 export interface TransportSocket {
@@ -17,6 +19,11 @@ export interface TransportSocket {
   close(code: number, reason: string): void;
   /** Destroys the socket at once, without a handshake. */
   destroy(): void;
+  /**
+   * Bytes handed over and not yet written. When given, a message sent to a
+   * socket that keeps up goes without a write callback (see send-queue.ts).
+   */
+  bufferedAmount?(): number;
 }
 
 export interface TransportOptions {
@@ -52,22 +59,12 @@ export class Transport {
   readonly #handlers: TransportHandlers;
   readonly #reassembler: Reassembler;
   readonly #plain: boolean;
-  #queued = 0;
-  #waiters: (() => void)[] = [];
+  readonly #queue: SendQueue;
   #closed = false;
   #lastRx = Date.now();
   #pingSentAt = 0;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #paused = false;
-  readonly #written = (): void => {
-    this.#queued -= 1;
-    if (this.#queued === this.#options.sendQueueSize - 1) {
-      if (this.#waiters.length > 0) this.#wakeWriters();
-      if (!this.#closed) this.#handlers.drain?.();
-    } else if (this.#waiters.length > 0 && this.#queued < this.#options.sendQueueSize) {
-      this.#wakeWriters();
-    }
-  };
 
   constructor(socket: TransportSocket, options: TransportOptions, handlers: TransportHandlers) {
     this.#socket = socket;
@@ -75,17 +72,18 @@ export class Transport {
     this.#handlers = handlers;
     this.#plain = options.framing === 'plain';
     this.#reassembler = new Reassembler(options.maxMessageSize);
+    this.#queue = new SendQueue(socket, options.sendQueueSize, () => this.#handlers.drain?.());
     if (!this.#plain && options.pingDelay !== null) this.#schedule(options.pingDelay);
   }
 
   /** Messages handed to the socket and not yet written. */
   get queued(): number {
-    return this.#queued;
+    return this.#queue.size;
   }
 
   /** Whether the send queue is full: writers that can wait should. */
   get congested(): boolean {
-    return this.#queued >= this.#options.sendQueueSize;
+    return this.#queue.full;
   }
 
   /**
@@ -125,14 +123,12 @@ export class Transport {
   sendText(text: string): void {
     if (this.#closed) return;
     if (this.#plain) {
-      this.#queued += 1;
-      this.#socket.send(text, this.#written);
+      this.#queue.send(text);
       return;
     }
     if (text.length <= this.#options.maxSegmentSize) {
       // One segment, the common case: no frames array.
-      this.#queued += 1;
-      this.#socket.send(HEADER_LAST + text, this.#written);
+      this.#queue.send(HEADER_LAST + text);
       return;
     }
     this.sendEncoded(segment(text, this.#options.maxSegmentSize));
@@ -143,14 +139,12 @@ export class Transport {
     if (this.#closed) return;
     const last = frames.length - 1;
     for (let i = 0; i < last; i++) this.#socket.send(frames[i]!);
-    this.#queued += 1;
-    this.#socket.send(frames[last]!, this.#written);
+    this.#queue.send(frames[last]!);
   }
 
   /** Resolves once the send queue has room (at once if it has). Writers resume in arrival order. */
   waitWritable(): Promise<void> {
-    if (this.#closed || (this.#queued < this.#options.sendQueueSize && this.#waiters.length === 0)) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return this.#queue.waitRoom();
   }
 
   /**
@@ -169,22 +163,7 @@ export class Transport {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     this.#reassembler.reset();
-    this.#wakeWriters();
-  }
-
-  #wakeWriters(): void {
-    const waiters = this.#waiters;
-    if (this.#closed) {
-      this.#waiters = [];
-      for (const resolve of waiters) resolve();
-      return;
-    }
-    // Wake as many as there is room for, keeping the order.
-    let room = this.#options.sendQueueSize - this.#queued;
-    while (room > 0 && waiters.length > 0) {
-      waiters.shift()!();
-      room -= 1;
-    }
+    this.#queue.close();
   }
 
   #schedule(delay: number): void {
