@@ -278,7 +278,8 @@ export class StateChannel {
           }
           frames = extensionFrames;
         } else {
-          frames = plainFrames === undefined ? (plainFrames = this.#framesFor(diff, false, to, shared)) : plainFrames;
+          if (plainFrames === undefined) plainFrames = this.#framesFor(diff, false, to, shared);
+          frames = plainFrames;
         }
         if (frames !== null) this.#send(subscriber, frames);
       }
