@@ -87,26 +87,27 @@ export class RequestScheduler {
       result = task.run();
     } catch (err) {
       this.#options.onTaskError(err);
-      this.#done(task);
+      this.#done(task, tracked);
       return;
     }
     if (result !== undefined && typeof (result as PromiseLike<void>).then === 'function') {
       if (!tracked && task.id !== null) this.#ids.add(task.id);
       (result as PromiseLike<void>).then(
-        () => this.#done(task),
+        () => this.#done(task, true),
         (err) => {
           this.#options.onTaskError(err);
-          this.#done(task);
+          this.#done(task, true);
         },
       );
     } else {
-      this.#done(task);
+      this.#done(task, tracked);
     }
   }
 
-  #done(task: Task): void {
+  /** @param tracked whether the task's id was entered in #ids (a request answered synchronously never was) */
+  #done(task: Task, tracked: boolean): void {
     this.#running -= 1;
-    if (task.id !== null) this.#ids.delete(task.id);
+    if (tracked && task.id !== null) this.#ids.delete(task.id);
     if (!this.#stopped) this.#pump();
   }
 

@@ -3,9 +3,8 @@
  * and the client: framing both ways, answers to pings, the keepalive, and
  * (through a {@link SendQueue}) the count of messages handed to the socket
  * but not yet written (what `sendQueueSize` bounds). Knows nothing of `ws`
- * or the DOM: the owner
- * adapts its socket to {@link TransportSocket} and feeds frames to
- * {@link Transport.receive}.
+ * or the DOM: the owner adapts its socket to {@link TransportSocket} and
+ * feeds frames to {@link Transport.receive}.
  */
 import { encodeJson } from '../json.js';
 import { HEADER_LAST, HEADER_PING, HEADER_PONG, Reassembler, segment } from './framing.js';
