@@ -135,11 +135,17 @@ describe('client against our server', () => {
   });
 
   it('sees server.close() as ConnectionClosedError 1001', async () => {
-    const server = await startServer({ onRequest: () => new Promise(() => {}) });
+    const running = deferred();
+    const server = await startServer({
+      onRequest: () => {
+        running.resolve();
+        return new Promise(() => {});
+      },
+    });
     const client = await connectTo(server.url);
     const pending = client.send('never', null);
     const failed = assert.rejects(pending, (err: unknown) => err instanceof ConnectionClosedError && err.closeCode === 1001);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await within(running.promise, 2000, 'the handler to run');
     await server.close();
     await failed;
   });

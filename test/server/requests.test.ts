@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { JugglerError } from '../../src/index.js';
 import { RawClient } from '../support/raw-client.js';
 import { startServer } from '../support/server.js';
-import { deferred, delay } from '../support/wait.js';
+import { deferred, delay, waitFor } from '../support/wait.js';
 
 describe('requests', () => {
   it('answers a request with the handler result', async () => {
@@ -115,10 +115,11 @@ describe('requests', () => {
     assert.equal((await client.response(2)).data, 'fast');
     assert.equal(client.messages.some((m) => m.id === 1), false, 'the later request was answered first');
     for (let i = 10; i < 20; i++) client.request(i, 'slow');
-    await delay(50);
+    await waitFor(() => peak >= 3, 'three requests running');
     assert.equal(peak, 3);
     gate.resolve();
     for (let i = 10; i < 20; i++) assert.equal((await client.response(i)).data, 'slow');
+    assert.equal(peak, 3, 'never more than maxRequestsInFlight, also while the queue drained');
   });
 
   it('answers every one of many pipelined requests exactly once', async () => {

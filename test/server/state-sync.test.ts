@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import jsonpatch from 'fast-json-patch';
 import { Storage } from '../../src/index.js';
 import { RawClient } from '../support/raw-client.js';
@@ -77,7 +78,7 @@ describe('state sync', () => {
     const timer = setInterval(() => shared.set('n', ++n), 5);
     await delay(450);
     clearInterval(timer);
-    await delay(150);
+    await waitFor(() => isDeepStrictEqual(clientState(client), { n }), `the last value, n = ${n}`);
     const diffs = states(client).slice(1);
     const elapsed = Date.now() - started;
     assert.ok(diffs.length >= 3 && diffs.length <= Math.ceil(elapsed / 100) + 1, `${diffs.length} diffs in ${elapsed} ms`);
@@ -115,12 +116,14 @@ describe('state sync', () => {
     await client.next((m) => m.type === 'state');
     client.request(1, 'noflush');
     await client.response(1);
-    await delay(50);
-    assert.equal(states(client).length, 1);
-    client.request(2, 'flush');
+    // The echo's response comes after anything the server sent before it (docs/protocol.md, "Order").
+    client.request(2, '', null);
     await client.response(2);
+    assert.equal(states(client).length, 1);
+    client.request(3, 'flush');
+    await client.response(3);
     const types = client.messages.map((m) => m.type);
-    assert.deepEqual(types, ['state', 'response', 'state', 'response'], 'the flushed diff precedes the response');
+    assert.deepEqual(types, ['state', 'response', 'response', 'state', 'response'], 'the flushed diff precedes the response');
     assert.deepEqual(clientState(client), { v: 1 });
   });
 
@@ -158,7 +161,7 @@ describe('state sync', () => {
       if (i % 20 === 0) await delay(7);
     }
     const late = await RawClient.connect(server.url);
-    await delay(100);
+    for (const c of [...clients, late]) await waitFor(() => isDeepStrictEqual(clientState(c), shared.data), 'each client to match the server');
     for (const c of [...clients, late]) assert.deepEqual(clientState(c), shared.data);
   });
 
