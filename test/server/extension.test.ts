@@ -161,7 +161,9 @@ describe('koa-juggler.v1 extension (server)', () => {
       const after = await first.client.next((m) => m.type === 'state' && m !== initial);
 
       const same = await extClient(server.url, { version: after.version });
-      await delay(50);
+      // A resume diff would leave right after welcome, before the echo's response (docs/protocol.md, "Order").
+      same.client.send({ type: 'request', id: 1, name: '', data: null });
+      await same.client.response(1);
       assert.equal(same.client.messages.filter((m) => m.type === 'state').length, 0);
 
       const old = await extClient(server.url, { version: initial.version });
@@ -192,7 +194,7 @@ describe('koa-juggler.v1 extension (server)', () => {
       client.send({ type: 'request', id: 1, name: 'pay', data: null, key: 'k1' });
       client.send({ type: 'request', id: 2, name: 'pay', data: null, key: 'k1' });
       client.send({ type: 'request', id: 3, name: 'fail', data: null, key: 'k2' });
-      await delay(20);
+      await waitFor(() => runs >= 2, 'the handlers of k1 and k2 to run');
       gate.resolve();
       assert.deepEqual(await client.response(1), { type: 'response', id: 1, success: true, data: 1 });
       assert.deepEqual(await client.response(2), { type: 'response', id: 2, success: true, data: 1 });
@@ -276,12 +278,16 @@ describe('koa-juggler.v1 extension (server)', () => {
       });
       const { client } = await extClient(server.url);
       client.send({ type: 'stream-open', id: 1, name: 'count', data: 10 });
-      await delay(50);
       const data = () => client.messages.filter((m) => m.type === 'stream-data').map((m) => m.data);
+      await waitFor(() => data().length >= 4, 'a window of items');
+      // Echo round trips: an item sent beyond the credit would arrive before their responses.
+      client.send({ type: 'request', id: 2, name: '', data: null });
+      await client.response(2);
       assert.deepEqual(data(), [0, 1, 2, 3]);
       client.send({ type: 'stream-credit', id: 1, n: 3 });
-      await waitFor(() => data().length === 7, '3 more items');
-      await delay(30);
+      await waitFor(() => data().length >= 7, '3 more items');
+      client.send({ type: 'request', id: 3, name: '', data: null });
+      await client.response(3);
       assert.equal(data().length, 7);
       client.send({ type: 'stream-credit', id: 1, n: 10 });
       await client.next((m) => m.type === 'stream-end');
@@ -319,8 +325,10 @@ describe('koa-juggler.v1 extension (server)', () => {
 
     it('aborts call.signal when the client cancels, and when the connection goes', async () => {
       const aborted: string[] = [];
+      const started: string[] = [];
       const server = await startServer({
         async onStream(_c, name, _d, call) {
+          started.push(name);
           await new Promise<void>((resolve) => call.signal.addEventListener('abort', () => resolve()));
           aborted.push(name);
           await assert.rejects(call.send(1), { name: 'AbortError' });
@@ -329,7 +337,7 @@ describe('koa-juggler.v1 extension (server)', () => {
       const { client } = await extClient(server.url);
       client.send({ type: 'stream-open', id: 1, name: 'cancelled', data: null });
       client.send({ type: 'stream-open', id: 2, name: 'dropped', data: null });
-      await delay(20);
+      await waitFor(() => started.length === 2, 'both handlers to run');
       client.send({ type: 'stream-error', id: 1, data: 'cancel' });
       await waitFor(() => aborted.includes('cancelled'), 'the cancel');
       client.ws.terminate();

@@ -2,15 +2,21 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { RawClient } from '../support/raw-client.js';
 import { startServer } from '../support/server.js';
-import { deferred, delay, within } from '../support/wait.js';
+import { deferred, waitFor, within } from '../support/wait.js';
 
 describe('server transport', () => {
   it('answers a ping at once while a sequential request handler is still running', async () => {
     const gate = deferred();
-    const server = await startServer({ onRequest: () => gate.promise.then(() => 'done') });
+    const running = deferred();
+    const server = await startServer({
+      onRequest: () => {
+        running.resolve();
+        return gate.promise.then(() => 'done');
+      },
+    });
     const client = await RawClient.connect(server.url);
     client.request(1, 'slow');
-    await delay(20);
+    await within(running.promise, 2000, 'the handler to run');
     client.sendFrame('2hello');
     const pongAt = Date.now();
     await within(
@@ -75,8 +81,7 @@ describe('server transport', () => {
   it('keeps a client that answers pings', async () => {
     const server = await startServer({ pingDelay: 30, pingTimeout: 30 });
     const client = await RawClient.connect(server.url);
-    await delay(300);
-    assert.ok(client.frames.filter((f) => f === '2').length >= 3);
+    await waitFor(() => client.frames.filter((f) => f === '2').length >= 3, 'three pings', 2000);
     assert.equal(client.ws.readyState, WebSocket.OPEN);
   });
 
