@@ -163,8 +163,12 @@ describe('Client', () => {
       await assert.rejects(client.send('x', cyclic as JsonValue), /data must be a JSON value/);
       await assert.rejects(client.send('x', null, { timeout: -1 }), /options.timeout must be a positive number/);
       await assert.rejects(client.send('x', null, { timeot: 5 } as never), /options.timeot/);
-      await delay(50);
-      assert.equal(conn.messages.length, 0);
+      // Messages leave in order: once this one arrived, anything sent before it has too.
+      const after = client.send('', 'after');
+      const first = await conn.nextMessage();
+      conn.respond(first.id, true, first.data);
+      await after;
+      assert.deepEqual(conn.messages.map((m) => m.data), ['after'], 'nothing was sent before it');
     });
 
     it('times out with TimeoutError, sends nothing more, and ignores the late response', async () => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { connect, ProtocolError, type Client } from '../../src/client/index.js';
 import { onCleanup } from '../support/cleanup.js';
 import { startRawServer, type RawConnection } from '../support/raw-server.js';
-import { delay, waitFor } from '../support/wait.js';
+import { waitFor } from '../support/wait.js';
 
 /** A raw server that selects koa-juggler.v1, a client on it past welcome, and the server's end. */
 async function extensionPair(streamWindow = 2): Promise<{ client: Client; conn: RawConnection }> {
@@ -111,7 +111,10 @@ describe('bad koa-juggler.v1 input (client)', () => {
     conn.sendState([{ op: 'replace', path: '', value: 1 }]);
     await waitFor(() => client.state === 1, 'the state');
     assert.equal(client.version, null);
-    await delay(10);
+    const echo = client.send('', 'still open');
+    const request = await conn.nextMessage();
+    conn.respond(request.id, true, request.data);
+    assert.equal(await echo, 'still open');
     assert.equal(client.status, 'open');
   });
 
@@ -119,12 +122,20 @@ describe('bad koa-juggler.v1 input (client)', () => {
     const { client, conn } = await extensionPair(2);
     const call = client.stream('up', null);
     const sends = [1, 2, 3, 4].map((n) => call.send(n));
-    await delay(50);
     const data = () => conn.messages.filter((m) => m.type === 'stream-data').map((m) => m.data);
+    // Messages leave in order: an item sent beyond the credit would arrive before this echo request.
+    const echoed = async (tag: string): Promise<void> => {
+      const echo = client.send('', tag);
+      const request = await waitFor(() => conn.messages.find((m) => m.type === 'request' && m.data === tag), `the ${tag} request`);
+      conn.respond(request.id, true, tag);
+      await echo;
+    };
+    await waitFor(() => data().length >= 2, 'a window of items');
+    await echoed('first');
     assert.deepEqual(data(), [1, 2]);
     conn.sendMessage({ type: 'stream-credit', id: call.id, n: 1 });
-    await waitFor(() => data().length === 3, 'one more item');
-    await delay(20);
+    await waitFor(() => data().length >= 3, 'one more item');
+    await echoed('second');
     assert.deepEqual(data(), [1, 2, 3]);
     conn.sendMessage({ type: 'stream-credit', id: call.id, n: 5 });
     await Promise.all(sends);

@@ -307,8 +307,12 @@ describe('reconnect()', () => {
     await assert.rejects(pending, ConnectionLostError);
     const next = await server.nextConnection();
     await waitFor(() => live.state === 's' && live.connected, 'reconnection');
-    await delay(50);
-    assert.deepEqual(next.messages, []);
+    // Messages leave in order: once this one arrived, a re-sent request would have too.
+    const after = live.send('', 'after');
+    const first = await next.nextMessage();
+    next.respond(first.id, true, first.data);
+    await after;
+    assert.deepEqual(next.messages.map((m) => m.data), ['after'], 'the lost request was not re-sent');
   });
 
   it('rejects send() at once while disconnected', async () => {
