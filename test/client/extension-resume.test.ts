@@ -100,7 +100,8 @@ describe('koa-juggler.v1 sessions and resume (client)', () => {
       proxy.cut();
       await waitFor(() => !live.connected, 'the drop');
       await waitFor(() => live.connected, 'the reconnection');
-      await delay(50);
+      // A resume diff leaves right after welcome, before the echo's response (docs/protocol.md, "Order").
+      await live.send('', null);
       assert.equal(diffs.length, before);
       assert.equal(live.state, state, 'the very same object');
       assert.equal(live.version, version);
@@ -203,7 +204,8 @@ describe('koa-juggler.v1 sessions and resume (client)', () => {
       proxy.cut();
       await Promise.all([assert.rejects(explicit, ConnectionLostError), assert.rejects(byOption, ConnectionLostError)]);
       await waitFor(() => live.connected && unkeyed.connected, 'the reconnections');
-      await delay(50);
+      // A re-sent request would reach the server before the echo.
+      await Promise.all([live.send('', null), unkeyed.send('', null)]);
       assert.equal(runs, 2);
     });
 
@@ -257,7 +259,8 @@ describe('koa-juggler.v1 sessions and resume (client)', () => {
       assert.ok(took >= 290 && took < 1000, `timed out after ${took} ms`);
       proxy.block(false);
       await waitFor(() => live.connected, 'the reconnection');
-      await delay(50);
+      // A re-sent request would reach the server before the echo (and, never settling, hold it up).
+      await live.send('', null, { timeout: 2000 });
       assert.deepEqual(requests, ['slow'], 'not re-sent after it timed out');
     });
 
