@@ -70,7 +70,7 @@ export class Client {
   readonly #options: ResolvedConnectOptions;
   readonly #pending = new PendingRequests();
   readonly #calls = new CallTable(
-    (text) => this.#transport.sendText(text),
+    (message, text) => (text === undefined ? this.#transport.send(message) : this.#transport.sendText(text)),
     (err) => this.#report(err),
   );
   readonly #remote = new RemoteState((listener, state, diff) => this.#call(listener, state, diff));
