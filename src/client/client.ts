@@ -9,6 +9,7 @@ import {
   ConnectionClosedError,
   ConnectionLostError,
   ExtensionUnavailableError,
+  InternalError,
   InvalidArgumentError,
   ProtocolError,
 } from '../errors.js';
@@ -58,9 +59,11 @@ export const ASYNC_DISPOSE = ((Symbol as { asyncDispose?: symbol }).asyncDispose
  * a failure, ConnectionClosedError when the connection closes first with a
  * close frame (from either side), ConnectionLostError when it drops
  * without one (network, ping timeout), ProtocolError when the server sent
- * something invalid (the client then closes with 1002, 1003 or 1009), and
- * TimeoutError when the request's own `timeout` elapses. Open stream calls
- * fail with the same connection errors.
+ * something invalid (the client then closes with 1002, 1003 or 1009),
+ * InternalError when something failed inside the client itself (a bug of
+ * ours: it closes with 1011), and TimeoutError when the request's own
+ * `timeout` elapses. Open stream calls fail with the same connection
+ * errors.
  */
 export class Client {
   /** The address this client connected to. */
@@ -165,7 +168,8 @@ export class Client {
   /**
    * Why the connection ended, once it is closing or closed: the error its
    * pending requests failed with (ConnectionClosedError for a close by
-   * either side, ConnectionLostError, or ProtocolError). `null` while open.
+   * either side, ConnectionLostError, ProtocolError, or InternalError).
+   * `null` while open.
    */
   get error(): Error | null {
     return this.#error;
@@ -233,7 +237,7 @@ export class Client {
    *   idempotency key (extension connections; see {@link RequestOptions.key}).
    *   This client does not re-send anything by itself: `reconnect()` does.
    * @throws (rejects) JugglerError with the server's `data` when it answered with a failure;
-   *   ConnectionClosedError, ConnectionLostError or ProtocolError when the
+   *   ConnectionClosedError, ConnectionLostError, ProtocolError or InternalError when the
    *   connection ends first or has ended; TimeoutError; InvalidArgumentError
    *   for a bad `name`, `data` that JSON cannot carry, or bad options
    */
@@ -384,11 +388,11 @@ export class Client {
       try {
         this.#transport.receive(frame, byteLength);
       } catch (err) {
-        this.#protocolError(err);
+        this.#fault(err);
       }
     },
     binary: () => {
-      this.#protocolError(new ProtocolError('binary frame from the server (juggler sends text only)', { closeCode: CLOSE_UNSUPPORTED_DATA }));
+      this.#fault(new ProtocolError('binary frame from the server (juggler sends text only)', { closeCode: CLOSE_UNSUPPORTED_DATA }));
     },
     invalid: (err) => {
       // The socket is already closing with err.closeCode; only record why.
@@ -416,12 +420,12 @@ export class Client {
     try {
       message = parseServerMessage(text, this.#extension);
     } catch (err) {
-      this.#protocolError(err);
+      this.#fault(err);
       return;
     }
     if (this.#extension && this.#welcome === null) {
       if (message.type !== 'welcome') {
-        this.#protocolError(new ProtocolError(`the server's first message must be welcome, not ${message.type}`));
+        this.#fault(new ProtocolError(`the server's first message must be welcome, not ${message.type}`));
         return;
       }
       this.#onWelcome(message);
@@ -446,7 +450,11 @@ export class Client {
     if (held === null) return;
     for (const message of held) {
       if (this.#status !== 'open') return;
-      this.#dispatch(message);
+      try {
+        this.#dispatch(message);
+      } catch (err) {
+        this.#fault(err);
+      }
     }
   }
 
@@ -463,13 +471,13 @@ export class Client {
         if (this.#options.onNotify !== null) this.#call(this.#options.onNotify, message.name, message.data);
         return;
       case 'welcome':
-        this.#protocolError(new ProtocolError('welcome sent twice'));
+        this.#fault(new ProtocolError('welcome sent twice'));
         return;
       default:
         try {
           this.#calls.receive(message);
         } catch (err) {
-          this.#protocolError(err);
+          this.#fault(err);
         }
     }
   }
@@ -479,7 +487,7 @@ export class Client {
       this.#remote.apply(diff, this.#extension ? (version ?? null) : null);
     } catch (err) {
       // The patch was undone: state stays the last good value.
-      this.#protocolError(err);
+      this.#fault(err);
     }
   }
 
@@ -492,10 +500,18 @@ export class Client {
     reportTo(this.#options.onError, err);
   }
 
-  /** The server sent something invalid: fail everything pending with it and close with its code. */
-  #protocolError(err: unknown): void {
+  /**
+   * Handling a message failed: fail everything pending and close. Only a
+   * ProtocolError is the server's fault (closed with its code, 1002 unless
+   * it says otherwise); anything else that throws here is a bug of ours,
+   * closed with 1011 as an InternalError, which `reconnect()` retries.
+   */
+  #fault(err: unknown): void {
     if (this.#status !== 'open') return;
-    const error = err instanceof ProtocolError ? err : new ProtocolError(`invalid input from the server: ${(err as Error).message}`);
+    const error =
+      err instanceof ProtocolError
+        ? err
+        : new InternalError(`internal error in the client: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     this.#startClose(error, error.closeCode, error.message);
   }
 
@@ -542,7 +558,7 @@ export class Client {
   #afterCloseError(): Error {
     const error = this.#error;
     if (error instanceof ConnectionClosedError) return new ConnectionClosedError(error.closeCode, error.reason);
-    if (error instanceof ProtocolError) return new ConnectionClosedError(error.closeCode, clampReason(error.message));
+    if (error instanceof ProtocolError || error instanceof InternalError) return new ConnectionClosedError(error.closeCode, clampReason(error.message));
     return new ConnectionLostError(error?.message ?? 'connection lost', { cause: error });
   }
 }
