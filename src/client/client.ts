@@ -40,6 +40,29 @@ export type ClientStatus = 'open' | 'closing' | 'closed';
 export const ASYNC_DISPOSE = ((Symbol as { asyncDispose?: symbol }).asyncDispose ?? Symbol.for('Symbol.asyncDispose')) as typeof Symbol.asyncDispose;
 
 /**
+ * What the client's own modules (connect(), the reconnecting client) reach
+ * inside a {@link Client}. Not members of Client, and neither client entry
+ * exports this, so applications cannot call them.
+ */
+export interface ClientInternals {
+  /** Resolves once ready (see the constructor), rejects when the connection ends first. */
+  ready(client: Client): Promise<void>;
+  /**
+   * `send()` after validation, with the id it got (-1 when nothing was
+   * sent), for the reconnecting client, which re-sends keyed requests and
+   * runs its own timeout.
+   */
+  request(client: Client, name: string, data: JsonValue, key: string | null, timeout: number | null): { id: number; answer: Promise<JsonValue> };
+  /** Stops waiting for request `id`: its answer rejects with `err`; a late response is ignored. */
+  forget(client: Client, id: number, err: Error): void;
+  /** Drops the connection at once (an abandoned attempt): no close handshake. */
+  abandon(client: Client, error: Error): void;
+}
+
+/** Filled in by Client's static block, the only code that can reach its private members. */
+export const CLIENT_INTERNALS = {} as ClientInternals;
+
+/**
  * A juggler client connection. Create it with `connect()`.
  *
  * `state` is kept by applying the server's diffs **in place**: objects and
@@ -66,6 +89,19 @@ export const ASYNC_DISPOSE = ((Symbol as { asyncDispose?: symbol }).asyncDispose
  * errors.
  */
 export class Client {
+  static {
+    Object.assign(CLIENT_INTERNALS, {
+      ready: (client) => client.#ready,
+      request: (client, name, data, key, timeout) => client.#request(name, data, key, timeout),
+      forget: (client, id, err) => client.#pending.fail(id, err),
+      abandon: (client, error) => {
+        if (client.#status === 'closed') return;
+        client.#socket.destroy();
+        client.#teardown(error);
+      },
+    } satisfies ClientInternals);
+  }
+
   /** The address this client connected to. */
   readonly url: string;
   readonly #socket: ClientSocket;
@@ -205,11 +241,6 @@ export class Client {
     return this.#remote.version;
   }
 
-  /** @internal resolves once ready (see the constructor), rejects when the connection ends first */
-  get ready(): Promise<void> {
-    return this.#ready;
-  }
-
   /**
    * Calls `listener(state, diff)` after each diff from the server, after
    * `state` has been updated. A listener that throws is reported to
@@ -248,15 +279,10 @@ export class Client {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.request(name, data, resolved.key ?? null, resolved.timeout).answer;
+    return this.#request(name, data, resolved.key ?? null, resolved.timeout).answer;
   }
 
-  /**
-   * @internal `send()` after validation, with the id it got (-1 when
-   * nothing was sent), for the reconnecting client, which re-sends keyed
-   * requests and runs its own timeout
-   */
-  request(name: string, data: JsonValue, key: string | null, timeout: number | null): { id: number; answer: Promise<JsonValue> } {
+  #request(name: string, data: JsonValue, key: string | null, timeout: number | null): { id: number; answer: Promise<JsonValue> } {
     if (this.#status !== 'open') return { id: -1, answer: Promise.reject(this.#afterCloseError()) };
     const id = this.#pending.nextId();
     const message: Record<string, unknown> = { type: 'request', id, name, data };
@@ -271,11 +297,6 @@ export class Client {
     const answer = this.#pending.add(id, name, timeout);
     this.#transport.sendText(text);
     return { id, answer };
-  }
-
-  /** @internal stops waiting for request `id` (its answer rejects with `err`; a late response is ignored) */
-  forget(id: number, err: Error): void {
-    this.#pending.fail(id, err);
   }
 
   /**
@@ -367,13 +388,6 @@ export class Client {
     if (typeof reason !== 'string') throw new InvalidArgumentError('reason', 'a string', reason);
     if (this.#status !== 'open') return;
     this.#startClose(new ConnectionClosedError(code, reason), code, reason);
-  }
-
-  /** @internal drops the connection at once (an abandoned attempt): no close handshake */
-  abandon(error: Error): void {
-    if (this.#status === 'closed') return;
-    this.#socket.destroy();
-    this.#teardown(error);
   }
 
   /** `await using client = await connect(...)`: closes with 1000 and waits until closed. */

@@ -6,7 +6,7 @@
  */
 import { ConnectError } from '../errors.js';
 import { EXTENSION_PROTOCOL } from '../protocol/messages.js';
-import { Client } from './client.js';
+import { CLIENT_INTERNALS, Client } from './client.js';
 import { resolveConnectOptions, resolveUrl, type ConnectOptions, type PlatformInfo, type ResolvedConnectOptions } from './options.js';
 import { abortError, type ClientSocket, type OpenSocket, type SocketOptions } from './socket.js';
 
@@ -116,7 +116,7 @@ function untilReady(client: Client, url: string, signal: AbortSignal): Promise<v
   return new Promise<void>((resolve, reject) => {
     const onAbort = (): void => {
       const err = abortError(signal, url);
-      client.abandon(err);
+      CLIENT_INTERNALS.abandon(client, err);
       reject(err);
     };
     if (signal.aborted) {
@@ -124,7 +124,7 @@ function untilReady(client: Client, url: string, signal: AbortSignal): Promise<v
       return;
     }
     signal.addEventListener('abort', onAbort, { once: true });
-    client.ready.then(
+    CLIENT_INTERNALS.ready(client).then(
       () => {
         signal.removeEventListener('abort', onAbort);
         resolve();

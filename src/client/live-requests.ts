@@ -8,7 +8,7 @@
  */
 import { InvalidArgumentError, JugglerError, TimeoutError } from '../errors.js';
 import type { JsonValue } from '../json.js';
-import type { Client } from './client.js';
+import { CLIENT_INTERNALS, type Client } from './client.js';
 
 interface LiveRequest {
   readonly name: string;
@@ -66,7 +66,7 @@ export class LiveRequests {
   }
 
   #dispatch(request: LiveRequest, client: Client): void {
-    const { id, answer } = client.request(request.name, request.data, request.key, null);
+    const { id, answer } = CLIENT_INTERNALS.request(client, request.name, request.data, request.key, null);
     request.on = id < 0 ? null : { client, id };
     request.cut = null;
     answer.then(
@@ -94,7 +94,7 @@ export class LiveRequests {
     const on = request.on;
     this.#settle(request, err);
     // Nothing goes to the server; the connection just stops waiting (a late answer is ignored).
-    if (on !== null) on.client.forget(on.id, err);
+    if (on !== null) CLIENT_INTERNALS.forget(on.client, on.id, err);
   }
 
   #settle(request: LiveRequest, err: Error | null, value?: JsonValue): void {

@@ -193,6 +193,11 @@ describe('ClientCall', () => {
     });
   });
 
+  it('has no internal members an application could call (the core takes what the server sends)', () => {
+    const { call } = fakeCall();
+    for (const name of ['start', 'receiveData', 'receiveEnd', 'receiveError', 'receiveCredit', 'fail']) assert.equal(name in call, false, name);
+  });
+
   it('ends a call that sent nothing when the server ends; one that sent waits for end()', async () => {
     const quiet = fakeCall();
     quiet.core.receiveEnd();
