@@ -34,11 +34,6 @@ export class LiveRequests {
     this.#mayRetry = mayRetry;
   }
 
-  /** Requests waiting for a resumed session. */
-  get parked(): number {
-    return this.#parked.size;
-  }
-
   /** Sends a request on `client` and follows it until it settles. */
   send(client: Client, name: string, data: JsonValue, key: string | null, timeout: number | null): Promise<JsonValue> {
     return new Promise<JsonValue>((resolve, reject) => {
