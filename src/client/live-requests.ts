@@ -1,5 +1,5 @@
 /**
- * The reconnecting client's requests (PROTOCOL.md, "Idempotent retry"):
+ * The reconnecting client's requests (docs/protocol.md, "Idempotent retry"):
  * each lives across connections until it settles. A keyed request whose
  * connection dropped is parked, then re-sent (same key, new id) on the
  * next connection whose `welcome` says the session was resumed, or failed
