@@ -2,7 +2,8 @@
  * The juggler user-layer messages (docs/protocol.md, "Messages" and
  * "The extension koa-juggler.v1") as one discriminated union per
  * direction, with builders for what we send and one validator per
- * direction that turns parsed JSON into a typed message or throws a ProtocolError saying what was wrong.
+ * direction that turns parsed JSON into a typed message or throws a
+ * ProtocolError saying what was wrong.
  */
 import { ProtocolError } from '../errors.js';
 import { isPlainObject, type JsonValue } from '../json.js';
