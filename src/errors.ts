@@ -4,7 +4,7 @@
  * WebSocket close code they cause. No `node:*` imports: the browser client
  * uses this file too.
  */
-import { CLOSE_PROTOCOL_ERROR } from './transport/close-codes.js';
+import { CLOSE_INTERNAL_ERROR, CLOSE_PROTOCOL_ERROR } from './transport/close-codes.js';
 import type { JsonValue } from './json.js';
 
 /**
@@ -38,6 +38,23 @@ export class ProtocolError extends Error {
     super(message);
     this.code = options.code ?? 'ERR_PROTOCOL';
     this.closeCode = options.closeCode ?? CLOSE_PROTOCOL_ERROR;
+  }
+}
+
+/**
+ * A bug of ours, not the peer's fault: something threw inside koa-juggler
+ * where nothing should. The connection closes with 1011 (internal error),
+ * which `reconnect()` retries; `cause` is what was thrown.
+ */
+export class InternalError extends Error {
+  override readonly name = 'InternalError';
+  readonly code = 'ERR_INTERNAL';
+  /** The WebSocket close code this error causes: 1011. */
+  readonly closeCode = CLOSE_INTERNAL_ERROR;
+
+  /** @param cause what was thrown */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
   }
 }
 

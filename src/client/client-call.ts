@@ -1,24 +1,16 @@
 /**
- * One streaming call on the client (PROTOCOL.md, "Streams"): the object
- * `client.stream()` returns. Reading it, as an async iterable or through
- * `data` / `error` / `end` events, yields what the server sends; `send()`
- * waits for the server's credit; `end()` half-closes; `cancel()` aborts.
- * Credit goes back to the server only as the application consumes items,
- * so at most one window of items is ever buffered here.
+ * One streaming call on the client (docs/protocol.md, "Streams"): the
+ * object `client.stream()` returns. Reading it, as an async iterable or
+ * through `data` / `error` / `end` events, yields what the server sends;
+ * `send()` waits for the server's credit; `end()` half-closes; `cancel()`
+ * aborts. The call's state, credit and buffer are a {@link StreamCall}
+ * (src/protocol/stream-call.ts); this adapter only presents it. Credit
+ * goes back to the server only as the application consumes items, so at
+ * most one window of items is ever buffered here.
  */
-import { InvalidArgumentError, JugglerError, ProtocolError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { encodeJson, type JsonValue } from '../json.js';
-import { ReceiveWindow, SendCredit } from '../protocol/credit.js';
-
-/** What a call needs from its client. @internal */
-export interface CallLink {
-  /** Sends one message, given as JSON text. */
-  sendText(text: string): void;
-  /** The call is over on both sides: forget its id. */
-  finished(id: number): void;
-  /** An event listener threw: report it (`onError`). */
-  report(err: unknown): void;
-}
+import { StreamCall, type StreamLink } from '../protocol/stream-call.js';
 
 /** The events of a {@link ClientCall}. */
 export interface ClientCallEvents {
@@ -30,13 +22,26 @@ export interface ClientCallEvents {
   end: () => void;
 }
 
-/** Where the server's half of the call is. */
-type ReadState = 'open' | 'ended' | 'failed' | 'cancelled';
-
 /** The error `send()` rejects with after `cancel()`. */
 function cancelledError(): Error {
   return Object.assign(new Error('call cancelled'), { name: 'AbortError', code: 'ERR_CALL_CANCELLED' });
 }
+
+/**
+ * Opens the client side of call `id`: its protocol state (what the
+ * connection feeds the server's messages to) and the object the
+ * application holds. Not exported to users.
+ * @param report where errors thrown by event listeners go (`onError`)
+ */
+export function openClientCall(id: number, name: string, link: StreamLink, report: (err: unknown) => void): { call: ClientCall; core: StreamCall } {
+  const core = new StreamCall(id, link, null, {
+    endWhenSilent: true,
+    overError: () => new Error(`call ${id} (${name}) is over`),
+    endedError: () => new Error(`call ${id} (${name}) already ended: send() after end()`),
+  });
+  return { call: new ClientCall(core, name, report), core };
+}
+
 
 /**
  * A streaming call: unary, server-, client- or bidirectional streaming, all
@@ -77,46 +82,38 @@ export class ClientCall implements AsyncIterable<JsonValue> {
   readonly id: number;
   /** The name the call was opened with. */
   readonly name: string;
-  readonly #link: CallLink;
-  readonly #credit = new SendCredit(0);
-  #window: ReceiveWindow | null = null;
-  readonly #queue: JsonValue[] = [];
+  readonly #core: StreamCall;
+  readonly #report: (err: unknown) => void;
   #pulls: { resolve: (r: IteratorResult<JsonValue>) => void; reject: (err: Error) => void }[] = [];
   readonly #listeners = { data: new Set<ClientCallEvents['data']>(), error: new Set<ClientCallEvents['error']>(), end: new Set<ClientCallEvents['end']>() };
-  #read: ReadState = 'open';
-  #error: Error | null = null;
-  // Whether the iterator has thrown the error or reported done.
+  // Presentation only (the call's state is the core's): what the reader and the listeners have been told.
   #readFinished = false;
+  #errorEmitted = false;
   #endEmitted = false;
-  #localEnded = false;
-  #endSent = false;
-  #sending = 0;
-  #sentAny = false;
-  #over = false;
-  // Why sends fail once the call is over (null: it ended normally).
-  #failure: Error | null = null;
   #flushScheduled = false;
 
-  /** @internal made by the client */
-  constructor(id: number, name: string, link: CallLink) {
-    this.id = id;
+  /** @internal made by `openClientCall()` for `client.stream()` */
+  constructor(core: StreamCall, name: string, report: (err: unknown) => void) {
+    this.id = core.id;
     this.name = name;
-    this.#link = link;
+    this.#core = core;
+    this.#report = report;
+    core.onRead = () => this.#settleReaders();
   }
 
   /** Items received and not yet consumed (at most the window). */
   get buffered(): number {
-    return this.#queue.length;
+    return this.#core.buffered;
   }
 
   /** Items `send()` may still send before it waits for the server's credit. */
   get credit(): number {
-    return this.#credit.available;
+    return this.#core.credit;
   }
 
   /** Whether the call is over: both sides ended, or it failed or was cancelled. */
   get done(): boolean {
-    return this.#over;
+    return this.#core.over;
   }
 
   /**
@@ -137,8 +134,8 @@ export class ClientCall implements AsyncIterable<JsonValue> {
     // Late listeners still hear how the call ended (the call may have ended before they were registered).
     if (event === 'data') this.#scheduleFlush();
     else if (event === 'end' && this.#endEmitted) queueMicrotask(() => set.has(entry) && this.#invoke(entry as () => void));
-    else if (event === 'error' && this.#read === 'failed') {
-      const err = this.#error!;
+    else if (event === 'error' && this.#errorEmitted) {
+      const err = this.#core.remoteError!;
       queueMicrotask(() => set.has(entry) && this.#invoke(entry as (e: Error) => void, err));
     }
     return () => {
@@ -164,18 +161,7 @@ export class ClientCall implements AsyncIterable<JsonValue> {
     } catch (err) {
       throw new InvalidArgumentError('value', `a JSON value (${(err as Error).message})`);
     }
-    this.#checkSendable(false);
-    this.#sentAny = true;
-    this.#sending += 1;
-    try {
-      await this.#credit.take();
-      // end() may have been called meanwhile: it goes out after this item.
-      this.#checkSendable(true);
-      this.#link.sendText(text);
-    } finally {
-      this.#sending -= 1;
-      if (this.#sending === 0 && this.#localEnded && !this.#endSent && !this.#over) this.#sendEnd();
-    }
+    await this.#core.send(value, text);
   }
 
   /**
@@ -187,9 +173,7 @@ export class ClientCall implements AsyncIterable<JsonValue> {
    * does nothing once the call is over.
    */
   end(): void {
-    if (this.#localEnded || this.#over) return;
-    this.#localEnded = true;
-    if (this.#sending === 0) this.#sendEnd();
+    this.#core.end();
   }
 
   /**
@@ -199,12 +183,9 @@ export class ClientCall implements AsyncIterable<JsonValue> {
    * `send()` calls reject with an AbortError. Does nothing once the call is over.
    */
   cancel(): void {
-    if (this.#over) return;
-    this.#link.sendText(encodeJson({ type: 'stream-error', id: this.id, data: 'cancelled' }));
-    this.#queue.length = 0;
-    this.#read = 'cancelled';
-    this.#finish(cancelledError());
-    this.#settleReaders();
+    if (this.#core.over) return;
+    this.#core.drop();
+    this.#core.error('cancelled', cancelledError());
   }
 
   [Symbol.asyncIterator](): AsyncIterator<JsonValue> {
@@ -212,125 +193,35 @@ export class ClientCall implements AsyncIterable<JsonValue> {
       next: () => this.#next(),
       return: () => {
         // Leaving a for-await early: the server need not go on producing.
-        if (this.#read === 'open') this.cancel();
+        if (this.#core.remote === 'open') this.cancel();
         this.#readFinished = true;
         return Promise.resolve({ value: undefined, done: true });
       },
     };
   }
 
-  /** @internal the server's window from `welcome`: credit for both directions starts here */
-  start(window: number): void {
-    if (this.#window !== null) return;
-    this.#window = new ReceiveWindow(window);
-    this.#credit.add(window);
-  }
-
-  /** @internal stream-data @throws ProtocolError beyond the credit granted, or after the server's end */
-  receiveData(value: JsonValue): void {
-    if (this.#read !== 'open') {
-      if (this.#read === 'ended') throw new ProtocolError(`stream ${this.id}: stream-data after stream-end`);
-      return;
-    }
-    if (this.#window === null) throw new ProtocolError(`stream ${this.id}: stream-data before welcome`);
-    this.#window.received(this.id);
-    this.#queue.push(value);
-    this.#deliver();
-  }
-
-  /** @internal stream-end from the server */
-  receiveEnd(): void {
-    if (this.#read !== 'open') return;
-    this.#read = 'ended';
-    // A call that sent nothing (unary, server streaming) is over when the server is done: end our half too,
-    // so that the server can forget it (it counts open calls against maxStreams).
-    if (!this.#sentAny && !this.#localEnded) this.end();
-    else if (this.#endSent) this.#finish(null);
-    this.#settleReaders();
-  }
-
-  /** @internal stream-error from the server */
-  receiveError(data: JsonValue): void {
-    this.fail(new JugglerError(data));
-  }
-
-  /** @internal stream-credit from the server */
-  receiveCredit(n: number): void {
-    if (!this.#over) this.#credit.add(n);
-  }
-
-  /**
-   * @internal the call failed (server error, or its connection ended):
-   * pending sends reject with `err`; the reader gets what was buffered,
-   * then `err`; `error` listeners get it at once.
-   */
-  fail(err: Error): void {
-    if (this.#over) return;
-    const reading = this.#read === 'open';
-    if (reading) {
-      this.#read = 'failed';
-      this.#error = err;
-    }
-    this.#finish(err);
-    if (!reading) return;
-    for (const listener of [...this.#listeners.error]) this.#invoke(listener, err);
-    this.#settleReaders();
-  }
-
-  #checkSendable(admitted: boolean): void {
-    if (this.#over) throw this.#failure ?? new Error(`call ${this.id} (${this.name}) is over`);
-    if (!admitted && this.#localEnded) throw new Error(`call ${this.id} (${this.name}) already ended: send() after end()`);
-  }
-
-  #sendEnd(): void {
-    this.#endSent = true;
-    this.#link.sendText(encodeJson({ type: 'stream-end', id: this.id }));
-    if (this.#read === 'ended') this.#finish(null);
-  }
-
-  /** Over on this side: no more sends, the id is released. */
-  #finish(err: Error | null): void {
-    if (this.#over) return;
-    this.#over = true;
-    this.#failure = err;
-    this.#credit.fail(err ?? new Error(`call ${this.id} (${this.name}) is over`));
-    this.#link.finished(this.id);
+  /** Whether nothing more will arrive: the server's half is over, or the call is. */
+  get #readOver(): boolean {
+    return this.#core.remote !== 'open' || this.#core.over;
   }
 
   #next(): Promise<IteratorResult<JsonValue>> {
-    if (this.#queue.length > 0) {
-      const value = this.#take();
-      return Promise.resolve({ value, done: false });
-    }
+    if (this.#core.buffered > 0) return Promise.resolve({ value: this.#core.take(), done: false });
     if (this.#readFinished) return Promise.resolve({ value: undefined, done: true });
-    if (this.#read === 'failed') {
-      this.#readFinished = true;
-      return Promise.reject(this.#error!);
-    }
-    if (this.#read !== 'open') {
-      this.#readFinished = true;
-      this.#emitEnd();
-      return Promise.resolve({ value: undefined, done: true });
-    }
-    return new Promise((resolve, reject) => this.#pulls.push({ resolve, reject }));
-  }
-
-  /** Takes the oldest buffered item as consumed: credit goes back to the server. */
-  #take(): JsonValue {
-    const value = this.#queue.shift()!;
-    const grant = this.#window!.consumed();
-    if (grant > 0 && this.#read === 'open') {
-      this.#link.sendText(encodeJson({ type: 'stream-credit', id: this.id, n: grant }));
-    }
-    return value;
+    if (!this.#readOver) return new Promise((resolve, reject) => this.#pulls.push({ resolve, reject }));
+    this.#readFinished = true;
+    const err = this.#core.remoteError;
+    if (err !== null) return Promise.reject(err);
+    this.#emitEnd();
+    return Promise.resolve({ value: undefined, done: true });
   }
 
   /** Hands buffered items to whoever consumes: waiting iterator pulls, or data listeners. */
   #deliver(): void {
-    while (this.#queue.length > 0 && this.#pulls.length > 0) this.#pulls.shift()!.resolve({ value: this.#take(), done: false });
-    if (this.#listeners.data.size === 0) return;
-    while (this.#queue.length > 0 && this.#listeners.data.size > 0) {
-      const value = this.#take();
+    const core = this.#core;
+    while (core.buffered > 0 && this.#pulls.length > 0) this.#pulls.shift()!.resolve({ value: core.take(), done: false });
+    while (core.buffered > 0 && this.#listeners.data.size > 0) {
+      const value = core.take();
       for (const listener of [...this.#listeners.data]) this.#invoke(listener, value);
     }
   }
@@ -344,15 +235,23 @@ export class ClientCall implements AsyncIterable<JsonValue> {
     });
   }
 
-  /** Hands out what is buffered; once the read side is over and nothing is left, finishes the readers. */
+  /**
+   * The read side changed: `error` listeners hear a failure at once; what is
+   * buffered goes out; once nothing more will come, the readers finish.
+   */
   #settleReaders(): void {
+    const err = this.#core.remoteError;
+    if (err !== null && !this.#errorEmitted) {
+      this.#errorEmitted = true;
+      for (const listener of [...this.#listeners.error]) this.#invoke(listener, err);
+    }
     this.#deliver();
-    if (this.#queue.length > 0 || this.#read === 'open') return;
+    if (this.#core.buffered > 0 || !this.#readOver) return;
     const pulls = this.#pulls;
     this.#pulls = [];
     if (pulls.length > 0) this.#readFinished = true;
-    if (this.#read === 'failed') {
-      for (const pull of pulls) pull.reject(this.#error!);
+    if (err !== null) {
+      for (const pull of pulls) pull.reject(err);
       return;
     }
     for (const pull of pulls) pull.resolve({ value: undefined, done: true });
@@ -369,7 +268,7 @@ export class ClientCall implements AsyncIterable<JsonValue> {
     try {
       listener(...args);
     } catch (err) {
-      this.#link.report(err);
+      this.#report(err);
     }
   }
 }

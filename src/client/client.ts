@@ -9,6 +9,7 @@ import {
   ConnectionClosedError,
   ConnectionLostError,
   ExtensionUnavailableError,
+  InternalError,
   InvalidArgumentError,
   ProtocolError,
 } from '../errors.js';
@@ -39,6 +40,29 @@ export type ClientStatus = 'open' | 'closing' | 'closed';
 export const ASYNC_DISPOSE = ((Symbol as { asyncDispose?: symbol }).asyncDispose ?? Symbol.for('Symbol.asyncDispose')) as typeof Symbol.asyncDispose;
 
 /**
+ * What the client's own modules (connect(), the reconnecting client) reach
+ * inside a {@link Client}. Not members of Client, and neither client entry
+ * exports this, so applications cannot call them.
+ */
+export interface ClientInternals {
+  /** Resolves once ready (see the constructor), rejects when the connection ends first. */
+  ready(client: Client): Promise<void>;
+  /**
+   * `send()` after validation, with the id it got (-1 when nothing was
+   * sent), for the reconnecting client, which re-sends keyed requests and
+   * runs its own timeout.
+   */
+  request(client: Client, name: string, data: JsonValue, key: string | null, timeout: number | null): { id: number; answer: Promise<JsonValue> };
+  /** Stops waiting for request `id`: its answer rejects with `err`; a late response is ignored. */
+  forget(client: Client, id: number, err: Error): void;
+  /** Drops the connection at once (an abandoned attempt): no close handshake. */
+  abandon(client: Client, error: Error): void;
+}
+
+/** Filled in by Client's static block, the only code that can reach its private members. */
+export const CLIENT_INTERNALS = {} as ClientInternals;
+
+/**
  * A juggler client connection. Create it with `connect()`.
  *
  * `state` is kept by applying the server's diffs **in place**: objects and
@@ -58,11 +82,26 @@ export const ASYNC_DISPOSE = ((Symbol as { asyncDispose?: symbol }).asyncDispose
  * a failure, ConnectionClosedError when the connection closes first with a
  * close frame (from either side), ConnectionLostError when it drops
  * without one (network, ping timeout), ProtocolError when the server sent
- * something invalid (the client then closes with 1002, 1003 or 1009), and
- * TimeoutError when the request's own `timeout` elapses. Open stream calls
- * fail with the same connection errors.
+ * something invalid (the client then closes with 1002, 1003 or 1009),
+ * InternalError when something failed inside the client itself (a bug of
+ * ours: it closes with 1011), and TimeoutError when the request's own
+ * `timeout` elapses. Open stream calls fail with the same connection
+ * errors.
  */
 export class Client {
+  static {
+    Object.assign(CLIENT_INTERNALS, {
+      ready: (client) => client.#ready,
+      request: (client, name, data, key, timeout) => client.#request(name, data, key, timeout),
+      forget: (client, id, err) => client.#pending.fail(id, err),
+      abandon: (client, error) => {
+        if (client.#status === 'closed') return;
+        client.#socket.destroy();
+        client.#teardown(error);
+      },
+    } satisfies ClientInternals);
+  }
+
   /** The address this client connected to. */
   readonly url: string;
   readonly #socket: ClientSocket;
@@ -70,7 +109,7 @@ export class Client {
   readonly #options: ResolvedConnectOptions;
   readonly #pending = new PendingRequests();
   readonly #calls = new CallTable(
-    (text) => this.#transport.sendText(text),
+    (message, text) => (text === undefined ? this.#transport.send(message) : this.#transport.sendText(text)),
     (err) => this.#report(err),
   );
   readonly #remote = new RemoteState((listener, state, diff) => this.#call(listener, state, diff));
@@ -165,7 +204,8 @@ export class Client {
   /**
    * Why the connection ended, once it is closing or closed: the error its
    * pending requests failed with (ConnectionClosedError for a close by
-   * either side, ConnectionLostError, or ProtocolError). `null` while open.
+   * either side, ConnectionLostError, ProtocolError, or InternalError).
+   * `null` while open.
    */
   get error(): Error | null {
     return this.#error;
@@ -201,11 +241,6 @@ export class Client {
     return this.#remote.version;
   }
 
-  /** @internal resolves once ready (see the constructor), rejects when the connection ends first */
-  get ready(): Promise<void> {
-    return this.#ready;
-  }
-
   /**
    * Calls `listener(state, diff)` after each diff from the server, after
    * `state` has been updated. A listener that throws is reported to
@@ -233,7 +268,7 @@ export class Client {
    *   idempotency key (extension connections; see {@link RequestOptions.key}).
    *   This client does not re-send anything by itself: `reconnect()` does.
    * @throws (rejects) JugglerError with the server's `data` when it answered with a failure;
-   *   ConnectionClosedError, ConnectionLostError or ProtocolError when the
+   *   ConnectionClosedError, ConnectionLostError, ProtocolError or InternalError when the
    *   connection ends first or has ended; TimeoutError; InvalidArgumentError
    *   for a bad `name`, `data` that JSON cannot carry, or bad options
    */
@@ -244,15 +279,10 @@ export class Client {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.request(name, data, resolved.key ?? null, resolved.timeout).answer;
+    return this.#request(name, data, resolved.key ?? null, resolved.timeout).answer;
   }
 
-  /**
-   * @internal `send()` after validation, with the id it got (-1 when
-   * nothing was sent), for the reconnecting client, which re-sends keyed
-   * requests and runs its own timeout
-   */
-  request(name: string, data: JsonValue, key: string | null, timeout: number | null): { id: number; answer: Promise<JsonValue> } {
+  #request(name: string, data: JsonValue, key: string | null, timeout: number | null): { id: number; answer: Promise<JsonValue> } {
     if (this.#status !== 'open') return { id: -1, answer: Promise.reject(this.#afterCloseError()) };
     const id = this.#pending.nextId();
     const message: Record<string, unknown> = { type: 'request', id, name, data };
@@ -267,11 +297,6 @@ export class Client {
     const answer = this.#pending.add(id, name, timeout);
     this.#transport.sendText(text);
     return { id, answer };
-  }
-
-  /** @internal stops waiting for request `id` (its answer rejects with `err`; a late response is ignored) */
-  forget(id: number, err: Error): void {
-    this.#pending.fail(id, err);
   }
 
   /**
@@ -365,13 +390,6 @@ export class Client {
     this.#startClose(new ConnectionClosedError(code, reason), code, reason);
   }
 
-  /** @internal drops the connection at once (an abandoned attempt): no close handshake */
-  abandon(error: Error): void {
-    if (this.#status === 'closed') return;
-    this.#socket.destroy();
-    this.#teardown(error);
-  }
-
   /** `await using client = await connect(...)`: closes with 1000 and waits until closed. */
   async [ASYNC_DISPOSE](): Promise<void> {
     this.close();
@@ -384,11 +402,11 @@ export class Client {
       try {
         this.#transport.receive(frame, byteLength);
       } catch (err) {
-        this.#protocolError(err);
+        this.#fault(err);
       }
     },
     binary: () => {
-      this.#protocolError(new ProtocolError('binary frame from the server (juggler sends text only)', { closeCode: CLOSE_UNSUPPORTED_DATA }));
+      this.#fault(new ProtocolError('binary frame from the server (juggler sends text only)', { closeCode: CLOSE_UNSUPPORTED_DATA }));
     },
     invalid: (err) => {
       // The socket is already closing with err.closeCode; only record why.
@@ -416,12 +434,12 @@ export class Client {
     try {
       message = parseServerMessage(text, this.#extension);
     } catch (err) {
-      this.#protocolError(err);
+      this.#fault(err);
       return;
     }
     if (this.#extension && this.#welcome === null) {
       if (message.type !== 'welcome') {
-        this.#protocolError(new ProtocolError(`the server's first message must be welcome, not ${message.type}`));
+        this.#fault(new ProtocolError(`the server's first message must be welcome, not ${message.type}`));
         return;
       }
       this.#onWelcome(message);
@@ -446,7 +464,11 @@ export class Client {
     if (held === null) return;
     for (const message of held) {
       if (this.#status !== 'open') return;
-      this.#dispatch(message);
+      try {
+        this.#dispatch(message);
+      } catch (err) {
+        this.#fault(err);
+      }
     }
   }
 
@@ -463,13 +485,13 @@ export class Client {
         if (this.#options.onNotify !== null) this.#call(this.#options.onNotify, message.name, message.data);
         return;
       case 'welcome':
-        this.#protocolError(new ProtocolError('welcome sent twice'));
+        this.#fault(new ProtocolError('welcome sent twice'));
         return;
       default:
         try {
           this.#calls.receive(message);
         } catch (err) {
-          this.#protocolError(err);
+          this.#fault(err);
         }
     }
   }
@@ -479,7 +501,7 @@ export class Client {
       this.#remote.apply(diff, this.#extension ? (version ?? null) : null);
     } catch (err) {
       // The patch was undone: state stays the last good value.
-      this.#protocolError(err);
+      this.#fault(err);
     }
   }
 
@@ -492,10 +514,18 @@ export class Client {
     reportTo(this.#options.onError, err);
   }
 
-  /** The server sent something invalid: fail everything pending with it and close with its code. */
-  #protocolError(err: unknown): void {
+  /**
+   * Handling a message failed: fail everything pending and close. Only a
+   * ProtocolError is the server's fault (closed with its code, 1002 unless
+   * it says otherwise); anything else that throws here is a bug of ours,
+   * closed with 1011 as an InternalError, which `reconnect()` retries.
+   */
+  #fault(err: unknown): void {
     if (this.#status !== 'open') return;
-    const error = err instanceof ProtocolError ? err : new ProtocolError(`invalid input from the server: ${(err as Error).message}`);
+    const error =
+      err instanceof ProtocolError
+        ? err
+        : new InternalError(`internal error in the client: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     this.#startClose(error, error.closeCode, error.message);
   }
 
@@ -542,7 +572,7 @@ export class Client {
   #afterCloseError(): Error {
     const error = this.#error;
     if (error instanceof ConnectionClosedError) return new ConnectionClosedError(error.closeCode, error.reason);
-    if (error instanceof ProtocolError) return new ConnectionClosedError(error.closeCode, clampReason(error.message));
+    if (error instanceof ProtocolError || error instanceof InternalError) return new ConnectionClosedError(error.closeCode, clampReason(error.message));
     return new ConnectionLostError(error?.message ?? 'connection lost', { cause: error });
   }
 }

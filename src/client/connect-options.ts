@@ -78,10 +78,11 @@ export interface ConnectOptions {
    * `notify()`, `stream()`). A server without it still works: the attempt
    * is retried at once without the offer, and that address is remembered as
    * plain for the life of the process (or page). `false` never offers it:
-   * a plain juggler client from the start.
+   * a plain juggler client from the start. (The same name as the
+   * server's option; the old name `extension` is refused.)
    * @default true
    */
-  extension?: boolean;
+  extensions?: boolean;
   /**
    * Resume this session (`client.session` of an earlier connection): the
    * server gives back its per-connection state and its record of keyed

@@ -6,7 +6,7 @@
  */
 import { ConnectError } from '../errors.js';
 import { EXTENSION_PROTOCOL } from '../protocol/messages.js';
-import { Client } from './client.js';
+import { CLIENT_INTERNALS, Client } from './client.js';
 import { resolveConnectOptions, resolveUrl, type ConnectOptions, type PlatformInfo, type ResolvedConnectOptions } from './options.js';
 import { abortError, type ClientSocket, type OpenSocket, type SocketOptions } from './socket.js';
 
@@ -24,7 +24,12 @@ export function isKnownPlain(url: string): boolean {
   return PLAIN_ADDRESSES.has(url);
 }
 
-/** Forgets what was learnt about `url` (or every address): the next attempt offers the extension again. For tests and long-lived apps. */
+/**
+ * Forgets what was learnt about `url` (or every address): the next attempt
+ * offers the extension again. For tests, which need each case to start
+ * from a process that has learnt nothing; not exported to users (see the
+ * notes of `connect()`: the memory lasts the life of the process).
+ */
 export function forgetPlainAddress(url?: string): void {
   if (url === undefined) PLAIN_ADDRESSES.clear();
   else PLAIN_ADDRESSES.delete(url);
@@ -83,7 +88,7 @@ export async function openClient(
 }
 
 /**
- * Opens the socket offering koa-juggler.v1 (unless `options.extension` is
+ * Opens the socket offering koa-juggler.v1 (unless `options.extensions` is
  * false or the address is known plain). A server that selects no
  * subprotocol fails such a handshake on the client's side (Node `ws`:
  * "Server sent no subprotocol"; a browser: closed with 1006 before open,
@@ -92,7 +97,7 @@ export async function openClient(
  */
 async function openNegotiating(platform: Platform, url: string, options: ResolvedConnectOptions, signal: AbortSignal): Promise<ClientSocket> {
   const base: Omit<SocketOptions, 'protocols'> = { maxMessageSize: options.maxMessageSize, auth: options.auth, tls: options.tls };
-  if (!options.extension || PLAIN_ADDRESSES.has(url)) return platform.openSocket(url, { ...base, protocols: [] }, signal);
+  if (!options.extensions || PLAIN_ADDRESSES.has(url)) return platform.openSocket(url, { ...base, protocols: [] }, signal);
   try {
     return await platform.openSocket(url, { ...base, protocols: [EXTENSION_PROTOCOL] }, signal);
   } catch (err) {
@@ -116,7 +121,7 @@ function untilReady(client: Client, url: string, signal: AbortSignal): Promise<v
   return new Promise<void>((resolve, reject) => {
     const onAbort = (): void => {
       const err = abortError(signal, url);
-      client.abandon(err);
+      CLIENT_INTERNALS.abandon(client, err);
       reject(err);
     };
     if (signal.aborted) {
@@ -124,7 +129,7 @@ function untilReady(client: Client, url: string, signal: AbortSignal): Promise<v
       return;
     }
     signal.addEventListener('abort', onAbort, { once: true });
-    client.ready.then(
+    CLIENT_INTERNALS.ready(client).then(
       () => {
         signal.removeEventListener('abort', onAbort);
         resolve();

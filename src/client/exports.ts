@@ -18,6 +18,7 @@ export {
   ConnectionLostError,
   ExtensionUnavailableError,
   GaveUpError,
+  InternalError,
   InvalidArgumentError,
   JugglerError,
   ProtocolError,

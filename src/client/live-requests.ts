@@ -1,5 +1,5 @@
 /**
- * The reconnecting client's requests (PROTOCOL.md, "Idempotent retry"):
+ * The reconnecting client's requests (docs/protocol.md, "Idempotent retry"):
  * each lives across connections until it settles. A keyed request whose
  * connection dropped is parked, then re-sent (same key, new id) on the
  * next connection whose `welcome` says the session was resumed, or failed
@@ -8,7 +8,7 @@
  */
 import { InvalidArgumentError, JugglerError, TimeoutError } from '../errors.js';
 import type { JsonValue } from '../json.js';
-import type { Client } from './client.js';
+import { CLIENT_INTERNALS, type Client } from './client.js';
 
 interface LiveRequest {
   readonly name: string;
@@ -32,11 +32,6 @@ export class LiveRequests {
   /** @param mayRetry whether a cut keyed request may wait for the next connection (false once stopping) */
   constructor(mayRetry: () => boolean) {
     this.#mayRetry = mayRetry;
-  }
-
-  /** Requests waiting for a resumed session. */
-  get parked(): number {
-    return this.#parked.size;
   }
 
   /** Sends a request on `client` and follows it until it settles. */
@@ -66,7 +61,7 @@ export class LiveRequests {
   }
 
   #dispatch(request: LiveRequest, client: Client): void {
-    const { id, answer } = client.request(request.name, request.data, request.key, null);
+    const { id, answer } = CLIENT_INTERNALS.request(client, request.name, request.data, request.key, null);
     request.on = id < 0 ? null : { client, id };
     request.cut = null;
     answer.then(
@@ -94,7 +89,7 @@ export class LiveRequests {
     const on = request.on;
     this.#settle(request, err);
     // Nothing goes to the server; the connection just stops waiting (a late answer is ignored).
-    if (on !== null) on.client.forget(on.id, err);
+    if (on !== null) CLIENT_INTERNALS.forget(on.client, on.id, err);
   }
 
   #settle(request: LiveRequest, err: Error | null, value?: JsonValue): void {

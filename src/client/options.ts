@@ -57,7 +57,7 @@ export interface ResolvedConnectOptions {
   pingTimeout: number;
   connectTimeout: number;
   signal: AbortSignal | null;
-  extension: boolean;
+  extensions: boolean;
   resume: ResumeFrom;
 }
 
@@ -76,8 +76,10 @@ export interface ResolvedReconnectOptions {
 }
 
 const SHARED_KEYS = [
-  'onNotify', 'onError', 'auth', 'tls', 'maxSegmentSize', 'maxMessageSize', 'pingDelay', 'pingTimeout', 'connectTimeout', 'extension',
+  'onNotify', 'onError', 'auth', 'tls', 'maxSegmentSize', 'maxMessageSize', 'pingDelay', 'pingTimeout', 'connectTimeout', 'extensions',
 ];
+// Options that had another name, so that the old one gets a message saying so.
+const RENAMED: Readonly<Record<string, string>> = { extension: 'extensions' };
 const CONNECT_KEYS = new Set([...SHARED_KEYS, 'signal', 'session', 'version', 'state']);
 const RECONNECT_KEYS = new Set([
   ...SHARED_KEYS, 'backoff', 'budget', 'fatalCloseCodes', 'onAttempt', 'onConnected', 'onDisconnected', 'onGiveUp', 'autoKey',
@@ -212,8 +214,8 @@ export interface ResolvedRequestOptions {
  * @throws InvalidArgumentError naming the bad option
  */
 /**
- * Checks the arguments of a `send()` (the plain client's and the
- * reconnecting one's alike).
+ * Checks the arguments of a `send()` (a single connection's and the
+ * reconnecting client's alike).
  * @throws InvalidArgumentError naming `name` or the bad option
  */
 export function resolveSendArguments(name: unknown, options: unknown): ResolvedRequestOptions {
@@ -275,7 +277,7 @@ function resolveShared(o: Record<string, unknown>, platform: PlatformInfo): Omit
     pingDelay,
     pingTimeout: o.pingTimeout === undefined ? DEFAULT_PING_TIMEOUT : positive(o.pingTimeout, 'options.pingTimeout'),
     connectTimeout: o.connectTimeout === undefined ? DEFAULT_CONNECT_TIMEOUT : positive(o.connectTimeout, 'options.connectTimeout'),
-    extension: optionalBoolean(o.extension, 'options.extension', true),
+    extensions: optionalBoolean(o.extensions, 'options.extensions', true),
   };
 }
 
@@ -291,6 +293,8 @@ function checkObject(value: unknown, name: string, keys: ReadonlySet<string>): R
   const o = value as Record<string, unknown>;
   for (const key of Object.keys(o)) {
     if (!keys.has(key)) {
+      const renamed = RENAMED[key];
+      if (renamed !== undefined && keys.has(renamed)) throw new InvalidArgumentError(`${name}.${key}`, `absent: it is now ${name}.${renamed}`);
       throw new InvalidArgumentError(`${name}.${key}`, `absent: it is not a known option (known: ${[...keys].join(', ')})`);
     }
   }

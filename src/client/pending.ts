@@ -19,11 +19,6 @@ export class PendingRequests {
   // can never be taken for the answer to a newer one.
   #nextId = 1;
 
-  /** Requests awaiting an answer. */
-  get size(): number {
-    return this.#entries.size;
-  }
-
   /** Reserves the next id. */
   nextId(): number {
     return this.#nextId++;

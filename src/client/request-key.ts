@@ -1,5 +1,5 @@
 /**
- * Idempotency keys for requests (PROTOCOL.md, "Idempotent retry"): random
+ * Idempotency keys for requests (docs/protocol.md, "Idempotent retry"): random
  * enough that two requests of one session never share one by chance.
  * Works in Node and in every browser, secure context or not.
  */

@@ -1,5 +1,5 @@
 /**
- * Credit-based flow control for stream calls (PROTOCOL.md, "Streams"),
+ * Credit-based flow control for stream calls (docs/protocol.md, "Streams"),
  * both halves, shared by server and client. A sender may send one
  * `stream-data` per unit of credit; a receiver grants credit back only as
  * the application consumes items, so neither side buffers without bound.

@@ -1,8 +1,9 @@
 /**
- * The juggler user-layer messages (PROTOCOL.md, "User layer" and
- * "Extension") as one discriminated union per direction, with builders for
- * what we send and one validator per direction that turns parsed JSON into a
- * typed message or throws a ProtocolError saying what was wrong.
+ * The juggler user-layer messages (docs/protocol.md, "Messages" and
+ * "The extension koa-juggler.v1") as one discriminated union per
+ * direction, with builders for what we send and one validator per
+ * direction that turns parsed JSON into a typed message or throws a
+ * ProtocolError saying what was wrong.
  */
 import { ProtocolError } from '../errors.js';
 import { isPlainObject, type JsonValue } from '../json.js';
@@ -10,7 +11,7 @@ import type { Patch } from '../state/patch.js';
 
 /** The WebSocket subprotocol that switches on the koa-juggler.v1 extension. */
 export const EXTENSION_PROTOCOL = 'koa-juggler.v1';
-/** Longest idempotency key accepted (PROTOCOL.md, "Idempotent retry"). */
+/** Longest idempotency key accepted (docs/protocol.md, "Idempotent retry"). */
 export const MAX_KEY_LENGTH = 256;
 
 export interface RequestMessage { type: 'request'; id: number; name: string; data: JsonValue; key?: string }

@@ -1,20 +1,14 @@
 /**
- * One streaming call on the server (PROTOCOL.md, "Streams"): the `call`
- * object `onStream` gets. Reading it yields what the client sends until the
- * client ends; `send()` waits for credit; `signal` aborts when the client
- * cancels or the connection goes.
+ * One streaming call on the server (docs/protocol.md, "Streams"): the
+ * `call` object `onStream` gets. Reading it yields what the client sends
+ * until the client ends; `send()` waits for credit; `signal` aborts when
+ * the client cancels or the connection goes. The call's state, credit and
+ * buffer are a {@link StreamCall} (src/protocol/stream-call.ts); this
+ * adapter presents it to the handler.
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { JsonValue } from '../json.js';
-import { ReceiveWindow, SendCredit } from '../protocol/credit.js';
-
-/** What a call needs from its connection. */
-export interface CallLink {
-  /** Sends one stream message (already a plain object). */
-  send(message: Record<string, unknown>): void;
-  /** The call is over on both sides: forget it. */
-  finished(id: number): void;
-}
+import { StreamCall, type StreamLink } from '../protocol/stream-call.js';
 
 /** The error `call.send()` rejects with once the call is cancelled or its connection is gone. */
 function abortedError(reason: string): Error {
@@ -32,23 +26,19 @@ function abortedError(reason: string): Error {
 export class ServerCall implements AsyncIterable<JsonValue> {
   /** The call id (the client's). */
   readonly id: number;
-  readonly #link: CallLink;
+  readonly #core: StreamCall;
   readonly #abort = new AbortController();
-  readonly #credit: SendCredit;
-  readonly #window: ReceiveWindow;
-  readonly #queue: JsonValue[] = [];
   #pull: ((result: IteratorResult<JsonValue>) => void) | null = null;
-  #clientEnded = false;
-  #serverEnded = false;
-  #handlerDone = false;
-  #over = false;
 
   /** @internal made by the connection */
-  constructor(id: number, window: number, link: CallLink) {
+  constructor(id: number, window: number, link: StreamLink) {
     this.id = id;
-    this.#link = link;
-    this.#credit = new SendCredit(window);
-    this.#window = new ReceiveWindow(window);
+    this.#core = new StreamCall(id, link, window, {
+      endWhenSilent: false,
+      overError: () => abortedError('ended'),
+      endedError: () => new Error(`call ${id} already ended`),
+    });
+    this.#core.onRead = () => this.#wake();
   }
 
   /** Aborts when the client cancels or the connection is gone. */
@@ -65,25 +55,21 @@ export class ServerCall implements AsyncIterable<JsonValue> {
   async send(value: JsonValue): Promise<void> {
     if (value === undefined) throw new InvalidArgumentError('value', 'a JSON value', value);
     if (this.#abort.signal.aborted) throw abortedError('cancelled');
-    if (this.#serverEnded) throw new Error(`call ${this.id} already ended`);
-    await this.#credit.take();
-    if (this.#abort.signal.aborted) throw abortedError('cancelled');
-    this.#link.send({ type: 'stream-data', id: this.id, data: value });
+    const local = this.#core.local;
+    if (local === 'ending' || local === 'ended') throw new Error(`call ${this.id} already ended`);
+    await this.#core.send(value);
   }
 
   /** Ends the server's half: the client gets `stream-end` after what was sent. Safe to call twice. */
   end(): void {
-    if (this.#serverEnded || this.#over) return;
-    this.#serverEnded = true;
-    this.#link.send({ type: 'stream-end', id: this.id });
-    if (this.#clientEnded) this.#finish();
+    this.#core.end();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<JsonValue> {
     return {
       next: () => {
-        if (this.#queue.length > 0) return Promise.resolve({ value: this.#take(), done: false });
-        if (this.#clientEnded || this.#abort.signal.aborted) return Promise.resolve({ value: undefined, done: true });
+        if (this.#core.buffered > 0) return Promise.resolve({ value: this.#core.take(), done: false });
+        if (this.#readOver) return Promise.resolve({ value: undefined, done: true });
         return new Promise((resolve) => (this.#pull = resolve));
       },
       return: () => Promise.resolve({ value: undefined, done: true }),
@@ -92,16 +78,14 @@ export class ServerCall implements AsyncIterable<JsonValue> {
 
   /** @internal the handler returned (with its value) or threw (with its failure data) */
   async complete(outcome: { value: unknown } | { error: JsonValue }): Promise<void> {
-    this.#handlerDone = true;
     // Data the handler never read is dropped, but its credit is still granted.
-    while (this.#queue.length > 0) this.#take();
-    if (this.#over || this.#abort.signal.aborted) return;
+    this.#core.discard();
+    if (this.#core.over || this.#abort.signal.aborted) return;
     if ('error' in outcome) {
-      this.#link.send({ type: 'stream-error', id: this.id, data: outcome.error });
-      this.#finish();
+      this.#core.error(outcome.error);
       return;
     }
-    if (outcome.value !== undefined && !this.#serverEnded) {
+    if (outcome.value !== undefined && this.#core.local === 'open') {
       try {
         await this.send(outcome.value as JsonValue);
       } catch {
@@ -111,67 +95,44 @@ export class ServerCall implements AsyncIterable<JsonValue> {
     this.end();
   }
 
-  /** @internal stream-data from the client @throws ProtocolError beyond the credit */
+  /** @internal stream-data from the client @throws ProtocolError beyond the credit, or after the client's end */
   receiveData(data: JsonValue): void {
-    this.#window.received(this.id);
-    if (this.#handlerDone) {
-      this.#grant(this.#window.consumed());
-      return;
-    }
-    if (this.#pull !== null) {
-      const pull = this.#pull;
-      this.#pull = null;
-      this.#grant(this.#window.consumed());
-      pull({ value: data, done: false });
-      return;
-    }
-    this.#queue.push(data);
+    this.#core.receiveData(data);
   }
 
   /** @internal stream-end from the client */
   receiveEnd(): void {
-    if (this.#clientEnded) return;
-    this.#clientEnded = true;
-    this.#wakeDone();
-    if (this.#serverEnded) this.#finish();
+    this.#core.receiveEnd();
   }
 
   /** @internal stream-credit from the client */
   receiveCredit(n: number): void {
-    this.#credit.add(n);
+    this.#core.receiveCredit(n);
   }
 
   /** @internal stream-error from the client (a cancel), or the connection went away */
   abort(reason: 'cancelled' | 'connection closed'): void {
-    if (this.#over) return;
-    this.#abort.abort(abortedError(reason));
-    this.#credit.fail(abortedError(reason));
-    this.#wakeDone();
-    this.#finish();
+    if (this.#core.over) return;
+    const err = abortedError(reason);
+    this.#abort.abort(err);
+    this.#core.fail(err);
   }
 
-  #take(): JsonValue {
-    const item = this.#queue.shift()!;
-    this.#grant(this.#window.consumed());
-    return item;
+  /** Whether nothing more will arrive: the client ended, or the call was cut. */
+  get #readOver(): boolean {
+    return this.#core.remote !== 'open' || this.#abort.signal.aborted;
   }
 
-  #grant(n: number): void {
-    if (n > 0 && !this.#over && !this.#clientEnded) this.#link.send({ type: 'stream-credit', id: this.id, n });
-  }
-
-  #wakeDone(): void {
-    if (this.#pull !== null && this.#queue.length === 0) {
-      const pull = this.#pull;
+  /** Hands an item, or the end, to the handler's waiting `next()`. */
+  #wake(): void {
+    const pull = this.#pull;
+    if (pull === null) return;
+    if (this.#core.buffered > 0) {
+      this.#pull = null;
+      pull({ value: this.#core.take(), done: false });
+    } else if (this.#readOver) {
       this.#pull = null;
       pull({ value: undefined, done: true });
     }
-  }
-
-  #finish(): void {
-    if (this.#over) return;
-    this.#over = true;
-    this.#credit.fail(abortedError('ended'));
-    this.#link.finished(this.id);
   }
 }

@@ -39,6 +39,11 @@ describe('Client', () => {
       assert.ok(error() instanceof ConnectionClosedError);
     });
 
+    it('has no internal members an application could call', async () => {
+      const { client } = await pair();
+      for (const name of ['request', 'forget', 'abandon', 'ready']) assert.equal(name in client, false, name);
+    });
+
     it('closes with an application code and reason', async () => {
       const { client, conn } = await pair();
       client.close(4001, 'bye now');

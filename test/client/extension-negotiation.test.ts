@@ -66,9 +66,9 @@ describe('koa-juggler.v1 negotiation (client)', () => {
       assert.equal(isKnownPlain(server.url), true);
     });
 
-    it('never offers the extension with extension: false', async () => {
+    it('never offers the extension with extensions: false', async () => {
       const server = await startServer({});
-      const client = await connectTo(server.url, { extension: false });
+      const client = await connectTo(server.url, { extensions: false });
       assert.equal(client.extension, false);
       assert.equal([...server.connections][0]!.session, null);
     });

@@ -60,7 +60,8 @@ describe('client options', () => {
       ['tls', { rejectUnauthorized: false }, 'options.tls.rejectUnauthorized', /not a known option/],
       ['signal', {}, 'options.signal', /AbortSignal/],
       ['pingdelay', 5, 'options.pingdelay', /not a known option \(known: .*pingDelay/],
-      ['extension', 'yes', 'options.extension', /a boolean/],
+      ['extensions', 'yes', 'options.extensions', /a boolean/],
+      ['extension', false, 'options.extension', /it is now options\.extensions/],
       ['session', 5, 'options.session', /non-empty string or null/],
       ['version', '', 'options.version', /non-empty string or null/],
     ];
@@ -72,9 +73,9 @@ describe('client options', () => {
 
     it('offers the extension by default and resumes from nothing', () => {
       const o = resolveConnectOptions({}, NODE);
-      assert.equal(o.extension, true);
+      assert.equal(o.extensions, true);
       assert.deepEqual(o.resume, { session: null, version: null, state: null });
-      assert.equal(resolveConnectOptions({ extension: false }, NODE).extension, false);
+      assert.equal(resolveConnectOptions({ extensions: false }, NODE).extensions, false);
     });
 
     it('resumes by version only together with the state at that version', () => {
@@ -128,7 +129,7 @@ describe('client options', () => {
       assert.deepEqual([...o.fatalCloseCodes], [1002, 1003, 1007, 1008, 1009]);
       assert.deepEqual(DEFAULT_FATAL_CLOSE_CODES, [1002, 1003, 1007, 1008, 1009]);
       assert.equal(o.connect.pingDelay, 30000);
-      assert.equal(o.connect.extension, true);
+      assert.equal(o.connect.extensions, true);
       assert.equal(o.autoKey, true);
       assert.equal(o.onAttempt, null);
     });
