@@ -1,5 +1,9 @@
 // Compiles src/ to dist/ (ESM + declarations) and bundles the browser client
-// to dist/browser/juggler-client.js, which the server serves.
+// to dist/browser/juggler-client.js, which the server serves. It is also the
+// package's `prepare` script: `npm install` from a git URL and `npm pack` run
+// it, with devDependencies installed, on a tree that has no dist/ yet.
+// The compiled files' source maps carry their sources (--inlineSources),
+// since the package ships dist/ but not src/.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
