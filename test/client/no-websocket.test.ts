@@ -35,7 +35,7 @@ describe('the browser build where there is no WebSocket', () => {
   it('reconnect() gives up after its first attempt, with that error as the cause', async () => {
     withoutWebSocket();
     const server = await startServer();
-    const gaveUp = deferred<GaveUpError>();
+    const gaveUp = deferred<Error>();
     const attempts: string[] = [];
     const live = reconnect([server.url, server.url.replace('/ws', '/other')], {
       backoff: { initial: 10, max: 10, jitter: 0 },
