@@ -1,5 +1,7 @@
 // The esbuild settings of the browser client bundle, in one place: the build
-// writes it to dist/browser/juggler-client.js, tests build it in memory.
+// writes it to dist/browser/juggler-client.js (with its source map, so the
+// minified file still debugs as the TypeScript it came from), tests build
+// it in memory.
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,6 +13,7 @@ export const CLIENT_BUNDLE_OPTIONS = Object.freeze({
   format: 'esm',
   platform: 'browser',
   target: ['es2022'],
+  minify: true,
   legalComments: 'none',
   logLevel: 'warning',
 });

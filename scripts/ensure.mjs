@@ -44,7 +44,7 @@ function newestMtime(path) {
 
 function ensureBuild() {
   const stamp = join(root, 'dist', '.build-stamp');
-  const inputs = ['src', 'tsconfig.json', 'scripts/build.mjs', 'package-lock.json'].map((p) => join(root, p));
+  const inputs = ['src', 'tsconfig.json', 'scripts/build.mjs', 'scripts/client-bundle.mjs', 'package-lock.json'].map((p) => join(root, p));
   const newestInput = Math.max(...inputs.filter(existsSync).map(newestMtime));
   if (existsSync(stamp) && statSync(stamp).mtimeMs >= newestInput) return;
   run(process.execPath, [join(root, 'scripts', 'build.mjs')]);

@@ -92,7 +92,7 @@ export class ConnectionLostError extends Error {
 }
 
 /** Why a connection attempt failed; see {@link ConnectError.kind}. */
-export type ConnectFailure = 'refused' | 'http' | 'tls' | 'timeout' | 'aborted' | 'network' | 'handshake';
+export type ConnectFailure = 'refused' | 'http' | 'tls' | 'timeout' | 'aborted' | 'network' | 'handshake' | 'unsupported';
 
 /**
  * A connection attempt failed before the WebSocket opened. `kind` says how:
@@ -101,7 +101,8 @@ export type ConnectFailure = 'refused' | 'http' | 'tls' | 'timeout' | 'aborted' 
  * (certificate or TLS negotiation), `'timeout'` (`connectTimeout` elapsed),
  * `'aborted'` (the caller's signal), `'handshake'` (an invalid WebSocket
  * handshake answer), `'network'` (anything else, and every failure in a
- * browser, which does not say why).
+ * browser, which does not say why), `'unsupported'` (no `WebSocket` at
+ * all where the browser build runs: never worth another attempt).
  */
 export class ConnectError extends Error {
   override readonly name = 'ConnectError';

@@ -16,9 +16,10 @@ export function backoffDelay(backoff: Required<BackoffOptions>, round: number, r
   return d * (1 - backoff.jitter * random());
 }
 
-/** Why `err` must not be retried (bad credentials, HTTP 401/403, a fatal close code), or null. */
+/** Why `err` must not be retried (bad credentials, HTTP 401/403, a fatal close code, no WebSocket at all), or null. */
 export function fatalReason(err: Error, fatalCloseCodes: ReadonlySet<number>): string | null {
   if (err instanceof InvalidArgumentError) return err.message;
+  if (err instanceof ConnectError && err.kind === 'unsupported') return err.message;
   if (err instanceof ConnectError && (err.status === 401 || err.status === 403)) {
     return `the server refused the handshake with HTTP ${err.status} (${err.status === 401 ? 'credentials missing or wrong' : 'forbidden'})`;
   }

@@ -95,6 +95,11 @@ export function abortError(signal: AbortSignal, url: string): ConnectError {
   return new ConnectError(url, 'aborted', `connecting to ${url} was aborted`, { cause: reason });
 }
 
+/** Why the browser build cannot connect where there is no `WebSocket`, and what to use instead. */
+const NO_WEBSOCKET =
+  'this environment has no WebSocket, so the browser build of koa-juggler/client cannot connect ' +
+  '(an old browser, or Node.js before 22: there, import the Node entry of koa-juggler/client, which uses ws)';
+
 /** The DOM WebSocket constructor, or anything shaped like it. */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocket;
 
@@ -114,7 +119,8 @@ export function browserSocketOpener(WebSocketImpl?: WebSocketConstructor): OpenS
     new Promise<ClientSocket>((resolve, reject) => {
       const Impl = WebSocketImpl ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
       if (typeof Impl !== 'function') {
-        reject(new ConnectError(url, 'network', 'this environment has no WebSocket'));
+        // No later attempt can do better: kind 'unsupported' makes connect() fail and reconnect() give up at once.
+        reject(new ConnectError(url, 'unsupported', NO_WEBSOCKET));
         return;
       }
       if (signal.aborted) {

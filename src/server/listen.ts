@@ -10,6 +10,7 @@ import { EXTENSION_PROTOCOL } from '../protocol/messages.js';
 import { htpasswdAuthenticator } from './auth/authenticator.js';
 import { WWW_AUTHENTICATE } from './auth/challenge.js';
 import { loadHtpasswd } from './auth/htpasswd.js';
+import { isClientAbort } from './client-abort.js';
 import { clientBundle } from './middleware/client-bundle.js';
 import { requireAuth, type Authenticate } from './middleware/auth.js';
 import { indexRedirect } from './middleware/index-redirect.js';
@@ -50,10 +51,13 @@ export async function listen(options: ListenOptions = {}): Promise<Server> {
   }
 
   const app = new Koa();
-  app.on('error', (err: Error & { status?: number; expose?: boolean }) => {
+  // Koa reports a failed response stream twice (the pipe, then the finished response): one line each.
+  const reported = new WeakSet<Error>();
+  app.on('error', (err: Error & { status?: number; expose?: boolean }, ctx?: Koa.Context) => {
     // As Koa's own handler: a client's mistake (a 404, a refused path) is answered, not reported,
-    // or anyone could flood the log with one line per request.
-    if (err.status === 404 || err.expose) return;
+    // or anyone could flood the log with one line per request; nor is a client leaving mid-download.
+    if (err.status === 404 || err.expose || isClientAbort(err, ctx) || reported.has(err)) return;
+    reported.add(err);
     o.onError(err, { conn: null, kind: 'http' });
   });
   if (o.noCache) app.use(noCache());

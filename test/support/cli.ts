@@ -42,10 +42,11 @@ export class CliProcess {
   readonly exited: Promise<Exit>;
   #waiters: { stream: 'stdout' | 'stderr'; pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
 
-  constructor(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}) {
+  /** @param options.script what node runs (default: this tree's bin/koa-juggler.js), e.g. an installed package's bin */
+  constructor(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string; script?: string } = {}) {
     const env = { ...process.env, ...options.env };
     for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
-    this.child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [options.script ?? BIN, ...args], { cwd: options.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = deferred<Exit>();
     this.exited = exited.promise;
     this.child.on('exit', (code, signal) => exited.resolve({ code, signal }));
