@@ -3,7 +3,9 @@
  * submitted, so `set()` throws synchronously on bad input with nothing
  * changed, and a change is visible as soon as `set()` returns. Versions are
  * `<log id>.<position>` with a random id per log, so a version from another
- * state, or from before a restart, never matches.
+ * state, or from before a restart, never matches. (A storage on this log
+ * applies a single `set()`/`remove()` as `submit()` would, without building
+ * the entry: that is the hot path.)
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { JsonValue } from '../json.js';

@@ -1,27 +1,13 @@
 import assert from 'node:assert/strict';
 import type { JsonValue } from '../../src/json.js';
-import { StateChannel, type StateChannelOptions } from '../../src/state/state-channel.js';
 import { changeLogOf, stateLogOf, Storage } from '../../src/state/storage.js';
-import { messageEncoder, type EncodedMessage } from '../../src/transport/transport.js';
+import { channelFor, closeChannels } from './support/channel-for.js';
 import { FakeSubscriber } from './support/fake-subscriber.js';
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-const opened: StateChannel<EncodedMessage>[] = [];
-type ChannelOptions = Partial<StateChannelOptions<EncodedMessage>> & { maxSegmentSize?: number; framing?: 'segmented' | 'plain' };
-
-/** A channel encoding as the server's does (its framing options are the transport's). */
-function channelFor(storage: Storage, options: ChannelOptions = {}): StateChannel<EncodedMessage> {
-  const { maxSegmentSize = 65536, framing = 'segmented', ...rest } = options;
-  const channel = new StateChannel(storage, { autoflushDelay: null, encode: messageEncoder({ maxSegmentSize, framing }), ...rest });
-  opened.push(channel);
-  return channel;
-}
-
 describe('StateChannel', () => {
-  afterEach(() => {
-    for (const channel of opened.splice(0)) channel.close();
-  });
+  afterEach(closeChannels);
 
   describe('options', () => {
     it('refuses bad options, naming them', () => {

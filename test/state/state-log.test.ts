@@ -2,24 +2,13 @@ import assert from 'node:assert/strict';
 import { InvalidArgumentError } from '../../src/errors.js';
 import type { JsonValue } from '../../src/json.js';
 import { LocalLog } from '../../src/state/local-log.js';
-import { StateChannel } from '../../src/state/state-channel.js';
 import { changeLogOf, stateLogOf, Storage, storageOnLog } from '../../src/state/storage.js';
-import { messageEncoder, type EncodedMessage } from '../../src/transport/transport.js';
+import { channelFor, closeChannels } from './support/channel-for.js';
 import { MemoryStream } from './support/memory-log.js';
 import { FakeSubscriber } from './support/fake-subscriber.js';
 
-const encode = messageEncoder({ maxSegmentSize: 65536, framing: 'segmented' });
-const opened: StateChannel<EncodedMessage>[] = [];
-function channelFor(storage: Storage, historySize = 64): StateChannel<EncodedMessage> {
-  const channel = new StateChannel(storage, { autoflushDelay: null, encode, historySize });
-  opened.push(channel);
-  return channel;
-}
-
 describe('the state log', () => {
-  afterEach(() => {
-    for (const channel of opened.splice(0)) channel.close();
-  });
+  afterEach(closeChannels);
 
   describe('LocalLog', () => {
     it('has a random identity per log, and names positions <id>.<position>', () => {
@@ -185,7 +174,7 @@ describe('the state log', () => {
 
     it('refuses a boundary older than the window of historySize sent versions', () => {
       const s = new Storage({ n: 0 });
-      const channel = channelFor(s, 2);
+      const channel = channelFor(s, { historySize: 2 });
       const versions = stateLogOf(s).versions;
       const client = new FakeSubscriber(true);
       channel.join(client);
