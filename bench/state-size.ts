@@ -10,7 +10,7 @@
  * that drops what it gets. Batches of changes at random leaves alternate
  * between the big and the small state; medians of per-change times.
  */
-import { StateChannel, Storage, type EncodedMessage, type JsonValue, type StateSubscriber } from './support/lib.js';
+import { messageEncoder, StateChannel, Storage, type EncodedMessage, type JsonValue, type StateSubscriber } from './support/lib.js';
 import { BIG_SIDE, flat, groupKey, jsonSize, pointKey, SMALL_SIDE, twoLevel } from './support/data.js';
 import { now, Paired, prng } from './support/stats.js';
 import type { BenchContext, Benchmark, Row } from './support/table.js';
@@ -18,7 +18,7 @@ import type { BenchContext, Benchmark, Row } from './support/table.js';
 type Path = (string | number)[];
 
 /** A subscriber that takes the frames and drops them, as a socket that writes instantly would. */
-class Sink implements StateSubscriber {
+class Sink implements StateSubscriber<EncodedMessage> {
   readonly extension = false;
   readonly congested = false;
   messages = 0;
@@ -29,7 +29,7 @@ class Sink implements StateSubscriber {
 
 interface Case {
   storage: Storage;
-  channel: StateChannel;
+  channel: StateChannel<EncodedMessage>;
   sink: Sink;
   paths: Path[];
   bytes: number;
@@ -38,7 +38,7 @@ interface Case {
 function makeCase(value: JsonValue, paths: Path[]): Case {
   const bytes = jsonSize(value);
   const storage = new Storage(value);
-  const channel = new StateChannel(storage, { autoflushDelay: null, maxSegmentSize: 65536, framing: 'segmented' });
+  const channel = new StateChannel(storage, { autoflushDelay: null, encode: messageEncoder({ maxSegmentSize: 65536, framing: 'segmented' }) });
   const sink = new Sink();
   channel.join(sink);
   return { storage, channel, sink, paths, bytes };

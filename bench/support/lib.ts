@@ -19,13 +19,15 @@ const root = process.env.BENCH_DIST ? pathToFileURL(resolve(process.env.BENCH_DI
 const index = (await import(root + 'index.js')) as typeof import('../../dist/index.js');
 const channel = (await import(root + 'state/state-channel.js')) as typeof import('../../dist/state/state-channel.js');
 const patch = (await import(root + 'state/apply-patch.js')) as typeof import('../../dist/state/apply-patch.js');
+const transport = (await import(root + 'transport/transport.js')) as typeof import('../../dist/transport/transport.js');
 
 export const { listen, Storage } = index;
 export const { StateChannel } = channel;
 export const { applyPatch } = patch;
+export const { messageEncoder } = transport;
 
 export type Storage = import('../../dist/index.js').Storage;
-export type StateChannel = import('../../dist/state/state-channel.js').StateChannel;
+export type StateChannel<F = unknown> = import('../../dist/state/state-channel.js').StateChannel<F>;
 export type { Connection, JsonValue } from '../../dist/index.js';
 export type { StateChannelStats, StateSubscriber } from '../../dist/state/state-channel.js';
 export type { EncodedMessage } from '../../dist/transport/transport.js';

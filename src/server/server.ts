@@ -9,6 +9,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { Storage } from '../state/storage.js';
 import { StateChannel } from '../state/state-channel.js';
 import { CLOSE_GOING_AWAY } from '../transport/close-codes.js';
+import { messageEncoder } from '../transport/transport.js';
 import { Connection } from './connection.js';
 import { toError } from './handler-result.js';
 import type { ResolvedOptions } from './options.js';
@@ -44,6 +45,8 @@ export class Server {
   readonly #upgrading = new Set<Duplex>();
   readonly #sharedChannel: StateChannel | null;
   readonly #sessions: SessionStore | null;
+  // One for every state channel: per connection-own state it would cost a closure each.
+  #encode: ReturnType<typeof messageEncoder> | undefined;
   #closing: Promise<void> | null = null;
 
   /** @internal use {@link listen} */
@@ -122,8 +125,7 @@ export class Server {
     const { autoflushDelay, maxSegmentSize, framing, historySize, onError } = this.#options;
     return new StateChannel(storage, {
       autoflushDelay,
-      maxSegmentSize,
-      framing,
+      encode: (this.#encode ??= messageEncoder({ maxSegmentSize, framing })),
       historySize,
       onError: (err, subscriber) =>
         onError(toError(err), { conn: subscriber as Connection, kind: 'state' }),

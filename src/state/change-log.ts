@@ -14,7 +14,10 @@
  * write inside a value still waiting to be encoded (one whose path is
  * longer than the shortest such value's) has them all encoded first.
  *
- * Positions count changes ever recorded (`head`). Readers hold
+ * Positions count changes ever recorded (`head`), from the position the
+ * storage's log started at. One entry (one commit) may record several
+ * changes; only the positions between entries name a value a client can
+ * hold ({@link ChangeLog.isBoundary}). Readers hold
  * {@link LogCursor}s; records before the smallest cursor are dropped, and
  * with no cursor open nothing is kept at all. The log is also bounded in
  * count and size: past the bound the oldest records go even if a reader
@@ -105,33 +108,38 @@ export class LogCursor {
  * The change record of one storage. See the module comment for the model.
  *
  * @example
- * const cursor = storage.log.openCursor()
+ * const log = changeLogOf(storage)   // internal to the state layer
+ * const cursor = log.openCursor()
  * storage.set('a', 1)
- * storage.log.diffText(cursor.position) // '[{"op":"add","path":"/a","value":1}]'
+ * log.diffText(cursor.position) // '[{"op":"add","path":"/a","value":1}]'
  * cursor.advance()
  */
 export class ChangeLog {
-  /** A random identity of this log (of its storage): versions from another log never match. */
-  readonly id: string = randomId();
   readonly #maxOps: number;
   readonly #maxBytes: number;
-  #head = 0;
-  #tail = 0;
+  #head: number;
+  #tail: number;
+  // Whether a change was recorded since the last commit: the next record opens an entry when not.
+  #inEntry = false;
   // #records[#first] is the record at position #tail; the prefix is garbage waiting to be sliced off.
   #records: (ChangeRecord | undefined)[] = [];
   #first = 0;
   #bytes = 0;
   // Records from this position on may still hold a value instead of its text.
-  #encodedTo = 0;
+  #encodedTo: number;
   // The shortest path of a recorded object or array not yet encoded (Infinity: none).
   #pendingDepth = Infinity;
   readonly #cursors = new Set<LogCursor>();
   #listeners: readonly (() => void)[] = [];
 
-  /** @throws InvalidArgumentError for a bound that is not a positive integer */
-  constructor(options: ChangeLogOptions = {}) {
+  /**
+   * @param start the position of the storage's initial value (a snapshot's position)
+   * @throws InvalidArgumentError for a bound that is not a positive integer
+   */
+  constructor(options: ChangeLogOptions = {}, start = 0) {
     this.#maxOps = bound(options.maxOps, DEFAULT_MAX_LOG_OPS, 'options.maxOps');
     this.#maxBytes = bound(options.maxBytes, DEFAULT_MAX_LOG_BYTES, 'options.maxBytes');
+    this.#head = this.#tail = this.#encodedTo = start;
   }
 
   /** Position after the latest change: the number of changes ever recorded. */
@@ -165,6 +173,17 @@ export class ChangeLog {
   }
 
   /**
+   * Whether `position` is held and lies between two entries: a position
+   * inside an entry (a `set()` that padded an array records several
+   * changes in one) names no value anybody had, so it is never a version.
+   */
+  isBoundary(position: number): boolean {
+    if (position === this.#head) return !this.#inEntry;
+    if (!Number.isSafeInteger(position) || position < this.#tail || position > this.#head) return false;
+    return this.#records[this.#first + (position - this.#tail)]!.opens === true;
+  }
+
+  /**
    * Appends one change; the storage calls this while applying it. (Plain
    * arguments rather than one object: this runs on every change.)
    * @param segments steps to the changed location; the log keeps this array
@@ -175,13 +194,15 @@ export class ChangeLog {
    */
   record(segments: readonly PathSegment[], objectPath: boolean, kind: 'set' | 'remove', existed: boolean, value: JsonValue | undefined): void {
     this.#head += 1;
+    const opens = !this.#inEntry;
+    this.#inEntry = true;
     if (this.#cursors.size === 0) {
       this.#tail = this.#head;
       this.#encodedTo = this.#head;
       return;
     }
     const set = kind === 'set';
-    const record: ChangeRecord = { segments, objectPath, kind, existed, text: undefined, value: set ? value : undefined };
+    const record: ChangeRecord = { segments, objectPath, kind, existed, opens, text: undefined, value: set ? value : undefined };
     if (set && typeof value === 'object' && value !== null && segments.length < this.#pendingDepth) this.#pendingDepth = segments.length;
     this.#records.push(record);
     this.#bytes += weight(record);
@@ -217,8 +238,9 @@ export class ChangeLog {
     while (this.#head - this.#tail > this.#maxOps || (this.#bytes > this.#maxBytes && this.#head > this.#tail)) this.#dropOldest();
   }
 
-  /** Tells the commit listeners that one whole change (one `set()` or `remove()`) is complete. */
+  /** Closes the entry being recorded and tells the commit listeners that it is complete. */
   commit(): void {
+    this.#inEntry = false;
     for (const listener of this.#listeners) {
       try {
         listener();
@@ -229,7 +251,7 @@ export class ChangeLog {
   }
 
   /**
-   * Runs `listener` after every completed change (before the storage's
+   * Runs `listener` after every completed entry (before the storage's
    * `onChange` callbacks). A listener that throws is reported, not rethrown.
    * @returns a function that unregisters the listener
    */
@@ -307,13 +329,4 @@ function bound(value: number | undefined, fallback: number, argument: string): n
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(argument, 'a positive integer', value);
   return value;
-}
-
-/** 64 random bits as hex, from Web Crypto (present in Node 20 and every browser, secure context or not). */
-function randomId(): string {
-  const bytes = new Uint8Array(8);
-  globalThis.crypto.getRandomValues(bytes);
-  let id = '';
-  for (const byte of bytes) id += byte.toString(16).padStart(2, '0');
-  return id;
 }

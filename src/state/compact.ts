@@ -24,6 +24,8 @@ export interface ChangeRecord {
   readonly kind: 'set' | 'remove';
   /** Whether the location held a value just before this change. */
   readonly existed: boolean;
+  /** Whether this change is the first of its entry (the position before it is a version). */
+  readonly opens?: boolean;
   /** For `set`: the value as JSON text. The {@link ChangeLog} fills it in lazily; compaction needs it present. */
   text: string | undefined;
   /** For `set`, until `text` is made: the value. */

@@ -1,18 +1,27 @@
 /**
- * `Storage`: the JSON value a server shares with its clients (API.md,
- * "State: Storage"). Built so that a change costs time in proportion to
- * the change, never to the size of the state or of a wide object on its
- * path: values are changed in place, and each change is recorded in the
- * storage's {@link ChangeLog} while it is applied (its value is encoded
- * once, in a batch, when the next diff is built). The sync layer builds
- * diffs from that record; nothing is ever copied, compared or scanned whole.
+ * `Storage`: the JSON value a server shares with its clients (README,
+ * "State"). Built so that a change costs time in proportion to the change,
+ * never to the size of the state or of a wide object on its path: values
+ * are changed in place, and each change is recorded in the storage's
+ * {@link ChangeLog} while it is applied (its value is encoded once, in a
+ * batch, when the next diff is built). The sync layer builds diffs from
+ * that record; nothing is ever copied, compared or scanned whole.
+ *
+ * Writes go through the storage's {@link StateLog}: `set()` and `remove()`
+ * submit an entry, and the log hands entries back to be applied (the local
+ * log at once). Applying has one door, `#change`, that guards, writes and
+ * records every in-place change; the entry is committed as one.
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { JsonValue } from '../json.js';
 import { adoptValue } from './adopt-value.js';
 import { ChangeLog, type ChangeLogOptions } from './change-log.js';
+import { LocalLog } from './local-log.js';
 import { normalizePath, type Path, type PathSegment } from './path.js';
+import { checkPadding, childOf, ownChild, TRACK_OWNERSHIP, UNTRACKED, writeKey, type Container } from './json-node.js';
 import { reportCallbackError } from './report-error.js';
+export { MAX_ARRAY_PADDING } from './json-node.js';
+import type { EntryOutcome, LogTarget, StateEntry, StateLog, StateWrite } from './state-log.js';
 
 /** Options of a {@link Storage} beyond its initial value. */
 export interface StorageOptions {
@@ -23,7 +32,15 @@ export interface StorageOptions {
 /** Called after every change with the storage's current value (live, read-only). */
 export type ChangeListener = (data: JsonValue) => void;
 
-type Container = JsonValue[] | { [key: string]: JsonValue };
+/** What the state layer reaches behind a storage; never exported from the package. */
+interface StorageInternals {
+  readonly changes: ChangeLog;
+  readonly log: StateLog;
+}
+
+let internals: (storage: Storage) => StorageInternals;
+// Set by storageOnLog() for the constructor it calls, and taken by that constructor.
+let openingLog: StateLog | null = null;
 
 /**
  * A JSON value behind a small API, whose changes are recorded for sync.
@@ -55,26 +72,42 @@ type Container = JsonValue[] | { [key: string]: JsonValue };
 export class Storage {
   #root: JsonValue;
   readonly #owned: WeakSet<object> = TRACK_OWNERSHIP ? new WeakSet<object>() : UNTRACKED;
-  readonly #log: ChangeLog;
+  readonly #log: StateLog;
+  readonly #changes: ChangeLog;
   #listeners: readonly ChangeListener[] = [];
+  // Whether the entry being applied changed anything: then it is committed.
+  #dirty = false;
+  // The local log applies at once: set() and remove() apply as its submit() would.
+  readonly #local: boolean;
+
+  static {
+    internals = (storage) => ({ changes: storage.#changes, log: storage.#log });
+  }
 
   /**
    * @param initial the starting value; it belongs to the storage afterwards
    * @throws InvalidArgumentError when `initial` is not JSON (see {@link Storage.set})
    */
   constructor(initial: JsonValue = null, options: StorageOptions = {}) {
-    this.#root = adoptValue(initial, this.#owned, 'initial');
-    this.#log = new ChangeLog(options.log);
+    const log = openingLog ?? new LocalLog();
+    openingLog = null;
+    const target: LogTarget = {
+      apply: (entry) => this.#applyEntry(entry),
+      get position() {
+        return changes.head;
+      },
+    };
+    const snapshot = log.open(target);
+    const changes = new ChangeLog(options.log, snapshot.position);
+    this.#root = adoptValue(log instanceof LocalLog && snapshot.value === null ? initial : snapshot.value, this.#owned, 'initial');
+    this.#log = log;
+    this.#local = log instanceof LocalLog;
+    this.#changes = changes;
   }
 
   /** The current value: live and read-only (see the class comment). */
   get data(): JsonValue {
     return this.#root;
-  }
-
-  /** The record of changes the sync layer reads. Not for application code. */
-  get log(): ChangeLog {
-    return this.#log;
   }
 
   /**
@@ -110,8 +143,76 @@ export class Storage {
    */
   set(path: Path, value: JsonValue): void {
     const segments = normalizePath(path);
+    if (this.#local) this.#applyNow(false, segments, value);
+    else this.#log.submit([{ kind: 'set', path: segments, value }]);
+  }
+
+  /**
+   * Removes what is at `path`: a key from its object, or an element from its
+   * array (later elements move down). Removing the root sets the value to
+   * `null`. A missing path is a no-op: nothing is recorded, no listener runs.
+   * @throws InvalidArgumentError for an invalid path
+   */
+  remove(path: Path): void {
+    const segments = normalizePath(path);
+    if (this.#local) this.#applyNow(true, segments, null);
+    else this.#log.submit([{ kind: 'remove', path: segments }]);
+  }
+
+  /**
+   * Calls `callback` synchronously after every change, with the current
+   * value (live, read-only). A callback that throws is reported with
+   * `console.error` and does not stop the change or the other callbacks.
+   * @returns a function that unregisters the callback (safe to call twice)
+   * @throws InvalidArgumentError when `callback` is not a function
+   */
+  onChange(callback: ChangeListener): () => void {
+    if (typeof callback !== 'function') throw new InvalidArgumentError('callback', 'a function', callback);
+    // Copy on change: a callback that unregisters (or registers) during a change does not disturb the loop.
+    this.#listeners = [...this.#listeners, callback];
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== callback);
+    };
+  }
+
+  /**
+   * What the local log's submit() does with an entry of one write, without
+   * building the entry: a `set()` is the hot path of a busy state, and the
+   * two objects per call showed in its cost.
+   */
+  #applyNow(remove: boolean, segments: readonly PathSegment[], value: JsonValue): void {
+    try {
+      if (remove) this.#remove(segments);
+      else this.#set(segments, value);
+    } finally {
+      if (this.#dirty) this.#commit();
+    }
+  }
+
+  /** Applies one entry from the log: each write by the rules of set() and remove(), then one commit. */
+  #applyEntry(entry: StateEntry): EntryOutcome {
+    let outcome: (InvalidArgumentError | null)[] | null = null;
+    try {
+      for (let i = 0; i < entry.length; i++) {
+        const write: StateWrite = entry[i]!;
+        try {
+          if (write.kind === 'set') this.#set(write.path, write.value);
+          else this.#remove(write.path);
+        } catch (err) {
+          // Every refusal is checked before anything changes; anything else is a bug and goes on up.
+          if (!(err instanceof InvalidArgumentError)) throw err;
+          (outcome ??= new Array<InvalidArgumentError | null>(entry.length).fill(null))[i] = err;
+        }
+      }
+    } finally {
+      if (this.#dirty) this.#commit();
+    }
+    return outcome;
+  }
+
+  #set(segments: readonly PathSegment[], value: JsonValue): void {
     // Find where the change lands before touching anything, so a bad path throws with nothing changed.
-    let parent: Container | undefined;
+    let parent: Container | null = null;
     let node: JsonValue = this.#root;
     let objectPath = true;
     let depth = 0;
@@ -143,15 +244,12 @@ export class Storage {
       if (typeof segment === 'number') checkPadding(segment, i);
     }
     const adopted = adoptValue(value, this.#owned, 'value');
-    // Values recorded earlier are encoded lazily; any that this change could alter in place are encoded now.
-    this.#log.beforeChange(segments.length);
 
     if (depth === segments.length) {
       // The location exists: overwrite it in place.
       // Only primitives can be equal here: adoptValue refuses containers the storage holds.
       if (adopted === node) return;
-      this.#write(parent, segments, depth, adopted);
-      this.#log.record(segments, objectPath, 'set', true, adopted);
+      this.#change(parent, segments[depth - 1], PUT, adopted, segments, objectPath, true);
     } else if (node !== null && typeof node === 'object') {
       // `node` is a container missing segments[depth]: add the rest below it.
       const built = this.#build(segments, depth + 1, adopted);
@@ -160,39 +258,24 @@ export class Storage {
         const index = segment as number;
         const at = segments.slice(0, depth + 1);
         for (let i = node.length; i < index; i++) {
-          node.push(null);
           at[depth] = i;
-          this.#log.record(at.slice(), false, 'set', false, null);
+          this.#change(node, i, PUSH, null, at.slice(), false, false);
         }
-        node.push(built);
         at[depth] = index;
-        this.#log.record(at, false, 'set', false, built);
+        this.#change(node, index, PUSH, built, at, false, false);
       } else {
-        writeKey(node, typeof segment === 'string' ? segment : String(segment), built);
-        this.#log.record(segments.slice(0, depth + 1), objectPath, 'set', false, built);
+        this.#change(node, segment, PUT, built, segments.slice(0, depth + 1), objectPath, false);
       }
     } else {
       // A primitive (or null) is in the way at segments[0..depth): replace it with new containers.
       const built = this.#build(segments, depth, adopted);
-      this.#write(parent, segments, depth, built);
-      this.#log.record(segments.slice(0, depth), objectPath, 'set', true, built);
+      this.#change(parent, segments[depth - 1], PUT, built, segments.slice(0, depth), objectPath, true);
     }
-    this.#changed();
   }
 
-  /**
-   * Removes what is at `path`: a key from its object, or an element from its
-   * array (later elements move down). Removing the root sets the value to
-   * `null`. A missing path is a no-op: nothing is recorded, no listener runs.
-   * @throws InvalidArgumentError for an invalid path
-   */
-  remove(path: Path): void {
-    const segments = normalizePath(path);
+  #remove(segments: readonly PathSegment[]): void {
     if (segments.length === 0) {
-      if (this.#root === null) return;
-      this.#root = null;
-      this.#log.record(segments, true, 'set', true, null);
-      this.#changed();
+      if (this.#root !== null) this.#change(null, undefined, PUT, null, segments, true, true);
       return;
     }
     let node: JsonValue | undefined = this.#root;
@@ -204,40 +287,42 @@ export class Storage {
     }
     const segment = segments[last]!;
     if (Array.isArray(node)) {
-      if (typeof segment !== 'number' || segment >= node.length) return;
-      this.#log.beforeChange(segments.length);
-      node.splice(segment, 1);
-      objectPath = false;
+      if (typeof segment === 'number' && segment < node.length) this.#change(node, segment, SPLICE, undefined, segments, false, true);
     } else if (node !== null && typeof node === 'object') {
-      const key = typeof segment === 'string' ? segment : String(segment);
-      if (!Object.hasOwn(node, key)) return;
-      this.#log.beforeChange(segments.length);
-      delete node[key];
-    } else {
-      return;
+      if (Object.hasOwn(node, typeof segment === 'string' ? segment : String(segment))) this.#change(node, segment, DELETE, undefined, segments, objectPath, true);
     }
-    this.#log.record(segments, objectPath, 'remove', true, undefined);
-    this.#changed();
   }
 
   /**
-   * Calls `callback` synchronously after every change, with the current
-   * value (live, read-only). A callback that throws is reported with
-   * `console.error` and does not stop the change or the other callbacks.
-   * @returns a function that unregisters the callback (safe to call twice)
-   * @throws InvalidArgumentError when `callback` is not a function
+   * The one door for in-place changes: the guard (values still waiting to
+   * be encoded are encoded first if this change could be inside one), the
+   * write and the record always go together, and the entry is marked for
+   * its commit. `container` null means the root.
    */
-  onChange(callback: ChangeListener): () => void {
-    if (typeof callback !== 'function') throw new InvalidArgumentError('callback', 'a function', callback);
-    // Copy on change: a callback that unregisters (or registers) during a change does not disturb the loop.
-    this.#listeners = [...this.#listeners, callback];
-    return () => {
-      this.#listeners = this.#listeners.filter((l) => l !== callback);
-    };
+  #change(
+    container: Container | null,
+    key: PathSegment | undefined,
+    how: Write,
+    value: JsonValue | undefined,
+    path: readonly PathSegment[],
+    objectPath: boolean,
+    existed: boolean,
+  ): void {
+    this.#changes.beforeChange(path.length);
+    if (container === null) this.#root = value!;
+    else if (how === PUT) {
+      if (Array.isArray(container)) container[key as number] = value!;
+      else writeKey(container, typeof key === 'string' ? key : String(key), value!);
+    } else if (how === PUSH) (container as JsonValue[]).push(value!);
+    else if (how === SPLICE) (container as JsonValue[]).splice(key as number, 1);
+    else delete (container as { [key: string]: JsonValue })[typeof key === 'string' ? key : String(key)];
+    this.#changes.record(path, objectPath, how === SPLICE || how === DELETE ? 'remove' : 'set', existed, value);
+    this.#dirty = true;
   }
 
-  #changed(): void {
-    this.#log.commit();
+  #commit(): void {
+    this.#dirty = false;
+    this.#changes.commit();
     for (const listener of this.#listeners) {
       try {
         listener(this.#root);
@@ -245,17 +330,6 @@ export class Storage {
         reportCallbackError('a Storage onChange callback', err);
       }
     }
-  }
-
-  /** Stores `value` at segments[0..depth), whose parent is `parent` (the root when depth is 0). */
-  #write(parent: Container | undefined, segments: readonly PathSegment[], depth: number, value: JsonValue): void {
-    if (depth === 0) {
-      this.#root = value;
-      return;
-    }
-    const segment = segments[depth - 1]!;
-    if (Array.isArray(parent)) parent[segment as number] = value;
-    else writeKey(parent!, typeof segment === 'string' ? segment : String(segment), value);
   }
 
   /** Wraps `value` in new containers for segments[from..]: `['b', 2]` around `v` gives `{ b: [null, null, v] }`. */
@@ -277,56 +351,39 @@ export class Storage {
   }
 }
 
-/** The own child of `node` at `segment`, or undefined. Never reads through a prototype. */
-function childOf(node: JsonValue | undefined, segment: PathSegment): JsonValue | undefined {
-  if (Array.isArray(node)) return typeof segment === 'number' && segment < node.length ? node[segment] : undefined;
-  if (node === null || typeof node !== 'object') return undefined;
-  return ownChild(node, typeof segment === 'string' ? segment : String(segment));
+/** How {@link Storage} `#change` writes: at a key or index, appended, spliced out, deleted. */
+type Write = typeof PUT | typeof PUSH | typeof SPLICE | typeof DELETE;
+const PUT = 0;
+const PUSH = 1;
+const SPLICE = 2;
+const DELETE = 3;
+
+/**
+ * The change record of `storage`, which the sync layer builds diffs from.
+ * Internal to the state layer: not part of the package's API.
+ */
+export function changeLogOf(storage: Storage): ChangeLog {
+  return internals(storage).changes;
+}
+
+/** The log `storage` writes to and applies from. Internal to the state layer. */
+export function stateLogOf(storage: Storage): StateLog {
+  return internals(storage).log;
 }
 
 /**
- * `object[key]` if it is an own property, else undefined: one lookup in the
- * common case, which matters on wide objects (a 10,000-key map of points is
- * a hash table, and every extra probe is a cache miss). What a JSON object
- * can inherit is a function, or the prototype itself through `__proto__`;
- * stored JSON is never a function nor `undefined`, so only those two cases
- * need the slower own-property check.
+ * A storage whose writes go through `log` and whose value and first
+ * version come from the log's snapshot. Internal to the state layer.
+ *
+ * @example
+ * const storage = storageOnLog(new LocalLog({ value: { a: 1 }, position: 40 }))
+ * @throws InvalidArgumentError when the snapshot's value is not JSON
  */
-function ownChild(object: { [key: string]: JsonValue }, key: string): JsonValue | undefined {
-  const value = object[key];
-  if (value === undefined) return undefined;
-  if (typeof value === 'function' || key === '__proto__') return Object.hasOwn(object, key) ? value : undefined;
-  return value;
-}
-
-/** Sets an own data property; `__proto__` through defineProperty, so no prototype is ever replaced. */
-function writeKey(object: { [key: string]: JsonValue }, key: string, value: JsonValue): void {
-  if (key === '__proto__') Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
-  else object[key] = value;
-}
-
-/**
- * The most nulls one set() may pad an array with. A path can come from a
- * client's request: `set(['list', 1e9], v)` must be an error, not a billion
- * nulls.
- */
-export const MAX_ARRAY_PADDING = 10_000;
-
-function checkPadding(nulls: number, depth: number): void {
-  if (nulls > MAX_ARRAY_PADDING) {
-    throw new InvalidArgumentError(`path[${depth}]`, `an index at most ${MAX_ARRAY_PADDING} past the end of the array`, nulls);
+export function storageOnLog(log: StateLog, options: StorageOptions = {}): Storage {
+  openingLog = log;
+  try {
+    return new Storage(null, options);
+  } finally {
+    openingLog = null;
   }
 }
-
-/**
- * Whether set() refuses objects and arrays the storage holds or held (the
- * `s.set('b', s.get('a'))` misuse, a silent desync otherwise). The
- * bookkeeping is a WeakSet entry per container, about a microsecond per
- * set() and garbage-collector work: worth it in development, where it
- * catches the mistake, not in production (NODE_ENV=production), as API.md
- * allows.
- */
-const TRACK_OWNERSHIP = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NODE_ENV !== 'production';
-
-/** Stands in for the WeakSet when ownership is not tracked. */
-const UNTRACKED = { has: () => false, add: () => UNTRACKED, delete: () => false } as unknown as WeakSet<object>;

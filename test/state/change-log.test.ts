@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fastJsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import { ChangeLog } from '../../src/state/change-log.js';
-import { Storage } from '../../src/state/storage.js';
+import { changeLogOf, Storage } from '../../src/state/storage.js';
 
 describe('ChangeLog', () => {
   describe('positions and cursors', () => {
@@ -10,94 +10,87 @@ describe('ChangeLog', () => {
       const s = new Storage({});
       s.set('a', 1);
       s.set('b', 2);
-      assert.equal(s.log.head, 2);
-      assert.equal(s.log.tail, 2);
-      assert.equal(s.log.size, 0);
-      assert.equal(s.log.recording, false);
-      assert.equal(s.log.diffText(0), undefined, 'a position not held');
-      assert.equal(s.log.diffText(2), '[]');
+      assert.equal(changeLogOf(s).head, 2);
+      assert.equal(changeLogOf(s).tail, 2);
+      assert.equal(changeLogOf(s).size, 0);
+      assert.equal(changeLogOf(s).recording, false);
+      assert.equal(changeLogOf(s).diffText(0), undefined, 'a position not held');
+      assert.equal(changeLogOf(s).diffText(2), '[]');
     });
 
     it('keeps what the smallest cursor still needs, and drops it as cursors move on or close', () => {
       const s = new Storage({});
-      const slow = s.log.openCursor();
+      const slow = changeLogOf(s).openCursor();
       s.set('a', 1);
-      const fast = s.log.openCursor();
+      const fast = changeLogOf(s).openCursor();
       s.set('b', 2);
       s.set('c', 3);
-      assert.equal(s.log.size, 3);
-      assert.equal(s.log.diffText(slow.position), '[{"op":"add","path":"/a","value":1},{"op":"add","path":"/b","value":2},{"op":"add","path":"/c","value":3}]');
-      assert.equal(s.log.diffText(fast.position), '[{"op":"add","path":"/b","value":2},{"op":"add","path":"/c","value":3}]');
+      assert.equal(changeLogOf(s).size, 3);
+      assert.equal(changeLogOf(s).diffText(slow.position), '[{"op":"add","path":"/a","value":1},{"op":"add","path":"/b","value":2},{"op":"add","path":"/c","value":3}]');
+      assert.equal(changeLogOf(s).diffText(fast.position), '[{"op":"add","path":"/b","value":2},{"op":"add","path":"/c","value":3}]');
       slow.advance(2);
-      assert.equal(s.log.tail, 1, 'the fast cursor still holds position 1');
+      assert.equal(changeLogOf(s).tail, 1, 'the fast cursor still holds position 1');
       fast.advance();
-      assert.equal(s.log.tail, 2);
-      assert.equal(s.log.diffText(2), '[{"op":"add","path":"/c","value":3}]');
+      assert.equal(changeLogOf(s).tail, 2);
+      assert.equal(changeLogOf(s).diffText(2), '[{"op":"add","path":"/c","value":3}]');
       slow.close();
       slow.close();
       assert.equal(slow.closed, true);
-      assert.equal(s.log.size, 0);
-      assert.equal(s.log.recording, true);
+      assert.equal(changeLogOf(s).size, 0);
+      assert.equal(changeLogOf(s).recording, true);
       fast.close();
-      assert.equal(s.log.recording, false);
+      assert.equal(changeLogOf(s).recording, false);
     });
 
     it('diffs between two held positions', () => {
       const s = new Storage({});
-      const cursor = s.log.openCursor();
+      const cursor = changeLogOf(s).openCursor();
       s.set('a', 1);
       s.set('b', 2);
       s.set('a', 3);
-      assert.equal(s.log.diffText(0, 2), '[{"op":"add","path":"/a","value":1},{"op":"add","path":"/b","value":2}]');
-      assert.equal(s.log.diffText(1, 3), '[{"op":"add","path":"/b","value":2},{"op":"replace","path":"/a","value":3}]');
+      assert.equal(changeLogOf(s).diffText(0, 2), '[{"op":"add","path":"/a","value":1},{"op":"add","path":"/b","value":2}]');
+      assert.equal(changeLogOf(s).diffText(1, 3), '[{"op":"add","path":"/b","value":2},{"op":"replace","path":"/a","value":3}]');
       cursor.close();
     });
 
     it('refuses positions out of range', () => {
       const s = new Storage({});
-      const cursor = s.log.openCursor();
+      const cursor = changeLogOf(s).openCursor();
       s.set('a', 1);
-      assert.throws(() => s.log.openCursor(5), { name: 'InvalidArgumentError', message: /^position must be an integer from 0 to 1/ });
+      assert.throws(() => changeLogOf(s).openCursor(5), { name: 'InvalidArgumentError', message: /^position must be an integer from 0 to 1/ });
       assert.throws(() => cursor.advance(7), { name: 'InvalidArgumentError' });
       cursor.advance();
       assert.throws(() => cursor.advance(0), { name: 'InvalidArgumentError', message: /^position must be an integer from 1 to 1/ });
-      assert.throws(() => s.log.diffText(0, 9), { name: 'InvalidArgumentError', message: /^to must be/ });
-      assert.throws(() => s.log.diffText(1, 0), { name: 'InvalidArgumentError', message: /^from must be/ });
+      assert.throws(() => changeLogOf(s).diffText(0, 9), { name: 'InvalidArgumentError', message: /^to must be/ });
+      assert.throws(() => changeLogOf(s).diffText(1, 0), { name: 'InvalidArgumentError', message: /^from must be/ });
       cursor.close();
-    });
-
-    it('has a random identity per log', () => {
-      const a = new ChangeLog();
-      const b = new ChangeLog();
-      assert.match(a.id, /^[0-9a-f]{16}$/);
-      assert.notEqual(a.id, b.id);
     });
   });
 
   describe('lazy encoding', () => {
     it('encodes a value when the diff is built, so later changes beside it cost no encoding now', () => {
       const s = new Storage({ points: {} });
-      const cursor = s.log.openCursor();
+      const cursor = changeLogOf(s).openCursor();
       const point = { value: 1, quality: 'good' };
       s.set(['points', 'p1'], point);
       s.set(['points', 'p2'], { value: 2, quality: 'good' });
-      const unencoded = s.log.bytes;
+      const unencoded = changeLogOf(s).bytes;
       assert.equal(
-        s.log.diffText(cursor.position),
+        changeLogOf(s).diffText(cursor.position),
         '[{"op":"add","path":"/points/p1","value":{"value":1,"quality":"good"}},{"op":"add","path":"/points/p2","value":{"value":2,"quality":"good"}}]',
       );
-      assert.equal(s.log.bytes - unencoded, 2 * '{"value":1,"quality":"good"}'.length, 'the texts were made (and counted) by the diff');
+      assert.equal(changeLogOf(s).bytes - unencoded, 2 * '{"value":1,"quality":"good"}'.length, 'the texts were made (and counted) by the diff');
       cursor.close();
     });
 
     it('encodes waiting values before a change inside one of them, so each record keeps what it said', () => {
       const s = new Storage({});
-      const cursor = s.log.openCursor();
+      const cursor = changeLogOf(s).openCursor();
       s.set('list', [1]);
       s.set(['list', 1], 2); // writes inside the array recorded just before
       s.set(['list', 0], 0);
       s.remove(['list', 1]);
-      const diff = s.log.diffText(cursor.position)!;
+      const diff = changeLogOf(s).diffText(cursor.position)!;
       assert.equal(diff, '[{"op":"add","path":"/list","value":[1]},{"op":"add","path":"/list/1","value":2},{"op":"replace","path":"/list/0","value":0},{"op":"remove","path":"/list/1"}]');
       const client = fastJsonPatch.applyPatch({}, JSON.parse(diff) as Operation[], false, false).newDocument;
       assert.deepEqual(client, s.data);
@@ -108,28 +101,28 @@ describe('ChangeLog', () => {
   describe('bound', () => {
     it('drops the oldest records past maxOps; a reader behind them gets undefined', () => {
       const s = new Storage({}, { log: { maxOps: 3 } });
-      const cursor = s.log.openCursor();
+      const cursor = changeLogOf(s).openCursor();
       for (let i = 0; i < 5; i++) s.set(String(i), i);
-      assert.equal(s.log.size, 3);
-      assert.equal(s.log.tail, 2);
-      assert.equal(s.log.holds(cursor.position), false);
-      assert.equal(s.log.diffText(cursor.position), undefined);
-      assert.equal(s.log.diffText(2), '[{"op":"add","path":"/2","value":2},{"op":"add","path":"/3","value":3},{"op":"add","path":"/4","value":4}]');
+      assert.equal(changeLogOf(s).size, 3);
+      assert.equal(changeLogOf(s).tail, 2);
+      assert.equal(changeLogOf(s).holds(cursor.position), false);
+      assert.equal(changeLogOf(s).diffText(cursor.position), undefined);
+      assert.equal(changeLogOf(s).diffText(2), '[{"op":"add","path":"/2","value":2},{"op":"add","path":"/3","value":3},{"op":"add","path":"/4","value":4}]');
       cursor.close();
     });
 
     it('drops the oldest records past maxBytes, counting value texts once encoded (when a diff is built)', () => {
       const s = new Storage({}, { log: { maxBytes: 100 } });
-      const cursor = s.log.openCursor();
+      const cursor = changeLogOf(s).openCursor();
       s.set('a', 'x'.repeat(60));
       s.set('b', 'y'.repeat(60));
-      assert.equal(s.log.diffText(cursor.position), undefined, 'encoding both passed the bound: the first was dropped');
-      assert.equal(s.log.size, 1);
-      assert.ok(s.log.bytes <= 100);
-      assert.equal(s.log.diffText(1), `[{"op":"add","path":"/b","value":"${'y'.repeat(60)}"}]`);
+      assert.equal(changeLogOf(s).diffText(cursor.position), undefined, 'encoding both passed the bound: the first was dropped');
+      assert.equal(changeLogOf(s).size, 1);
+      assert.ok(changeLogOf(s).bytes <= 100);
+      assert.equal(changeLogOf(s).diffText(1), `[{"op":"add","path":"/b","value":"${'y'.repeat(60)}"}]`);
       s.set('c', 'z'.repeat(500));
-      assert.equal(s.log.diffText(2), undefined);
-      assert.equal(s.log.size, 0, 'a record larger than the bound is not kept either');
+      assert.equal(changeLogOf(s).diffText(2), undefined);
+      assert.equal(changeLogOf(s).size, 0, 'a record larger than the bound is not kept either');
       cursor.close();
     });
 
@@ -140,12 +133,12 @@ describe('ChangeLog', () => {
 
     it('stays correct when it slices off a long dropped prefix', () => {
       const s = new Storage({});
-      const reader = s.log.openCursor();
+      const reader = changeLogOf(s).openCursor();
       for (let i = 0; i < 5000; i++) {
         s.set('k', i);
         if (i % 3 === 0) reader.advance();
       }
-      assert.equal(s.log.diffText(reader.position), s.log.size === 0 ? '[]' : '[{"op":"replace","path":"/k","value":4999}]');
+      assert.equal(changeLogOf(s).diffText(reader.position), changeLogOf(s).size === 0 ? '[]' : '[{"op":"replace","path":"/k","value":4999}]');
       reader.close();
     });
   });
@@ -154,7 +147,7 @@ describe('ChangeLog', () => {
     it('run once per whole change, before the storage callbacks, until unregistered', () => {
       const s = new Storage({ list: [] });
       const order: string[] = [];
-      const stop = s.log.onCommit(() => order.push(`log@${s.log.head}`));
+      const stop = changeLogOf(s).onCommit(() => order.push(`log@${changeLogOf(s).head}`));
       s.onChange(() => order.push('storage'));
       s.set(['list', 2], 1); // three records (two of padding), one change
       stop();

@@ -7,14 +7,14 @@ import fastJsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import type { JsonValue } from '../../src/json.js';
 import { compactPatchText, type ChangeRecord } from '../../src/state/compact.js';
-import { Storage } from '../../src/state/storage.js';
+import { changeLogOf, Storage } from '../../src/state/storage.js';
 
 /** The compacted patch for what `change` does to a storage holding `initial`; also checks it applies. */
 function compacted(initial: JsonValue, change: (s: Storage) => void): Operation[] {
   const s = new Storage(structuredClone(initial));
-  const cursor = s.log.openCursor();
+  const cursor = changeLogOf(s).openCursor();
   change(s);
-  const text = s.log.diffText(cursor.position)!;
+  const text = changeLogOf(s).diffText(cursor.position)!;
   cursor.close();
   const patch = JSON.parse(text) as Operation[];
   assert.equal(fastJsonPatch.validate(JSON.parse(text), structuredClone(initial)), undefined, 'the patch is valid RFC 6902');
@@ -138,13 +138,13 @@ describe('compaction', () => {
     const wide: Record<string, JsonValue> = {};
     for (let i = 0; i < 20_000; i++) wide[`k${i}`] = { v: i };
     const s = new Storage({ wide }, { log: { maxOps: 1_000_000 } });
-    const cursor = s.log.openCursor();
+    const cursor = changeLogOf(s).openCursor();
     for (let i = 0; i < 60_000; i++) {
       const key = `k${i % 20_000}`;
       if (i % 3 === 0) s.set(['wide', key, 'v'], -i);
       else s.set(['wide', key], { v: i });
     }
-    const patch = JSON.parse(s.log.diffText(cursor.position)!) as Operation[];
+    const patch = JSON.parse(changeLogOf(s).diffText(cursor.position)!) as Operation[];
     cursor.close();
     assert.equal(new Set(patch.map((op) => op.path)).size, patch.length, 'at most one change per location survives');
     assert.ok(patch.length >= 20_000 && patch.length <= 2 * 20_000);

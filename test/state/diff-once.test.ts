@@ -18,6 +18,7 @@ import { onCleanup } from '../support/cleanup.js';
 import { RawClient } from '../support/raw-client.js';
 import { startServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
+import { changeLogOf } from '../../src/state/storage.js';
 
 /** The StateChannels that get a subscriber during this test (the server's shared one is private). */
 function catchChannels(): Set<StateChannel> {
@@ -45,7 +46,7 @@ function recordFrames(conn: Connection, into: EncodedMessage[]): void {
 /** Counts `diffText` calls on the storage's change log: each is one diff built. */
 function countDiffs(storage: Storage): { count: number } {
   const counter = { count: 0 };
-  const log = storage.log;
+  const log = changeLogOf(storage);
   const diffText = log.diffText;
   log.diffText = function (this: typeof log, ...args: Parameters<typeof diffText>) {
     counter.count += 1;

@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
 import type { JsonValue } from '../../src/json.js';
-import { StateChannel, type StateChannelOptions } from '../../src/state/state-channel.js';
-import { Storage } from '../../src/state/storage.js';
+import { changeLogOf, stateLogOf, Storage } from '../../src/state/storage.js';
+import { channelFor, closeChannels } from './support/channel-for.js';
 import { FakeSubscriber } from './support/fake-subscriber.js';
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-const opened: StateChannel[] = [];
-function channelFor(storage: Storage, options: Partial<StateChannelOptions> = {}): StateChannel {
-  const channel = new StateChannel(storage, { autoflushDelay: null, maxSegmentSize: 65536, framing: 'segmented', ...options });
-  opened.push(channel);
-  return channel;
-}
-
 describe('StateChannel', () => {
-  afterEach(() => {
-    for (const channel of opened.splice(0)) channel.close();
-  });
+  afterEach(closeChannels);
 
   describe('options', () => {
     it('refuses bad options, naming them', () => {
@@ -100,7 +91,7 @@ describe('StateChannel', () => {
       s.set('a', 2);
       channel.flush();
       assert.equal(client.messages.length, 1);
-      assert.equal(s.log.recording, false, 'the channel released the log');
+      assert.equal(changeLogOf(s).recording, false, 'the channel released the log');
     });
   });
 
@@ -284,7 +275,7 @@ describe('StateChannel', () => {
       assert.deepEqual(behind.messages, [{ type: 'state', diff: [{ op: 'replace', path: '/a', value: 1 }], version: v1 }]);
       assert.deepEqual(behind.value, s.data);
 
-      for (const unknown of ['nonsense', `${'0'.repeat(16)}.1`, new Storage().log.id + '.0', `${v1.split('.')[0]}.99`, `${v1.split('.')[0]}.01`]) {
+      for (const unknown of ['nonsense', `${'0'.repeat(16)}.1`, stateLogOf(new Storage()).versions.format(0), `${v1.split('.')[0]}.99`, `${v1.split('.')[0]}.01`]) {
         const other = new FakeSubscriber(true);
         channel.join(other, unknown);
         assert.deepEqual(other.messages[0]!.diff, [{ op: 'replace', path: '', value: s.data }], unknown);
@@ -415,11 +406,11 @@ describe('StateChannel', () => {
       channel.flush();
       s.set('b', 1);
       channel.flush();
-      assert.ok(s.log.size > 0);
+      assert.ok(changeLogOf(s).size > 0);
       channel.leave(slow);
       channel.leave(slow);
       assert.equal(channel.subscriberCount, 0);
-      assert.equal(s.log.size, 0);
+      assert.equal(changeLogOf(s).size, 0);
     });
   });
 
@@ -427,7 +418,7 @@ describe('StateChannel', () => {
     const s = new Storage({});
     const channel = channelFor(s, { autoflushDelay: 1000 });
     for (let i = 0; i < 100; i++) s.set('k', i);
-    assert.equal(s.log.size, 0);
+    assert.equal(changeLogOf(s).size, 0);
     assert.equal(channel.pending, false);
   });
 });

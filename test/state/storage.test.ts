@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { InvalidArgumentError } from '../../src/errors.js';
 import type { JsonValue } from '../../src/json.js';
-import { MAX_ARRAY_PADDING, Storage } from '../../src/state/storage.js';
+import { changeLogOf, MAX_ARRAY_PADDING, Storage } from '../../src/state/storage.js';
 
 /** The patch text `change` records (a reader must be open for records to be kept). */
 function recorded(storage: Storage, change: () => void): string {
-  const cursor = storage.log.openCursor();
+  const cursor = changeLogOf(storage).openCursor();
   try {
     change();
-    return storage.log.diffText(cursor.position)!;
+    return changeLogOf(storage).diffText(cursor.position)!;
   } finally {
     cursor.close();
   }
@@ -145,7 +145,7 @@ describe('Storage', () => {
 
     it('throws for a string step into an existing array, changing nothing', () => {
       const s = new Storage({ list: [{ a: 1 }] });
-      const head = s.log.head;
+      const head = changeLogOf(s).head;
       let calls = 0;
       s.onChange(() => calls++);
       assert.throws(() => s.set(['list', 'a'], 1), {
@@ -153,7 +153,7 @@ describe('Storage', () => {
         message: 'path[1] must be a non-negative integer, as the value there is an array, got "a"',
       });
       assert.deepEqual(s.data, { list: [{ a: 1 }] });
-      assert.equal(s.log.head, head);
+      assert.equal(changeLogOf(s).head, head);
       assert.equal(calls, 0);
     });
 
@@ -168,7 +168,7 @@ describe('Storage', () => {
         s.set('d', false);
       }), '[]');
       assert.equal(calls, 0);
-      assert.equal(s.log.head, 0);
+      assert.equal(changeLogOf(s).head, 0);
       s.set('a', 2);
       assert.equal(calls, 1);
     });
@@ -214,7 +214,7 @@ describe('Storage', () => {
         });
       }
       assert.deepEqual(s.data, { keep: 1 });
-      assert.equal(s.log.head, 0);
+      assert.equal(changeLogOf(s).head, 0);
     });
 
     it('refuses an object or array the storage holds or held, which would desync clients', () => {
@@ -320,11 +320,11 @@ describe('Storage', () => {
       const s = new Storage({ a: { b: 1 }, list: [1], n: 3 });
       let calls = 0;
       s.onChange(() => calls++);
-      const head = s.log.head;
+      const head = changeLogOf(s).head;
       for (const path of ['x', ['a', 'x'], ['a', 'b', 'c'], ['list', 1], ['list', 'x'], ['n', 'x'], ['x', 'y', 'z'], ['a', 'constructor']]) {
         s.remove(path as never);
       }
-      assert.equal(s.log.head, head);
+      assert.equal(changeLogOf(s).head, head);
       assert.equal(calls, 0);
       assert.deepEqual(s.data, { a: { b: 1 }, list: [1], n: 3 });
     });

@@ -13,7 +13,8 @@ import { InvalidArgumentError } from '../../src/errors.js';
 import type { JsonValue } from '../../src/json.js';
 import type { PathSegment } from '../../src/state/path.js';
 import { StateChannel } from '../../src/state/state-channel.js';
-import { Storage } from '../../src/state/storage.js';
+import { changeLogOf, Storage } from '../../src/state/storage.js';
+import { messageEncoder } from '../../src/transport/transport.js';
 import { FakeSubscriber } from './support/fake-subscriber.js';
 
 // Keys that need escaping or look like indexes, plus prototype-ish names
@@ -99,7 +100,7 @@ describe('state sync (property)', () => {
         // A client that cannot apply a diff throws from sendEncoded; the channel reports it here.
         const errors: unknown[] = [];
         const onError = (err: unknown): void => void errors.push(err);
-        const channel = new StateChannel(storage, { autoflushDelay, maxSegmentSize, framing, historySize: 8, onError });
+        const channel = new StateChannel(storage, { autoflushDelay, encode: messageEncoder({ maxSegmentSize, framing }), historySize: 8, onError });
         const options = { framing };
         const clients = [new FakeSubscriber(false, options), new FakeSubscriber(true, options)];
         const slow = new FakeSubscriber(slowExtension, options);
@@ -203,7 +204,7 @@ describe('state sync (property)', () => {
           if (client.extension) assert.deepStrictEqual(versions.get(client.version!), storage.data, `version ${client.version}`);
         }
         channel.close();
-        assert.equal(storage.log.size, 0, 'a closed channel leaves nothing in the log');
+        assert.equal(changeLogOf(storage).size, 0, 'a closed channel leaves nothing in the log');
       }),
       { numRuns: 1000 },
     );

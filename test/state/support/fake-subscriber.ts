@@ -18,7 +18,7 @@ export interface StateMessageSeen {
   version?: string;
 }
 
-export class FakeSubscriber implements StateSubscriber {
+export class FakeSubscriber implements StateSubscriber<EncodedMessage> {
   congested = false;
   value: JsonValue = null;
   version: string | undefined;

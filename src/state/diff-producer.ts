@@ -1,0 +1,158 @@
+/**
+ * What produces diffs of one {@link Storage}: the flushed position (what
+ * every up-to-date subscriber has), the compacted diff of each flush,
+ * catch-up and resume diffs, versions (named by the storage's log), and the
+ * whole value's JSON text cached per position. It knows nothing of
+ * subscribers, frames or timers: {@link FanOut} sends what it produces.
+ */
+import type { ChangeLog, LogCursor } from './change-log.js';
+import { ResumeWindow } from './resume-window.js';
+import { WholeValueCache } from './state-message.js';
+import type { VersionScheme } from './state-log.js';
+import { changeLogOf, stateLogOf, type Storage } from './storage.js';
+
+/** Counters for tests and benchmarks: work done, not messages sent. */
+export interface StateChannelStats {
+  /** Flushes that found changes. */
+  flushes: number;
+  /** Diffs built from the change log (one per flush, plus one per catch-up or resume). */
+  diffsComputed: number;
+  /** Messages turned into frames. */
+  messagesEncoded: number;
+  /** Serializations of the whole value (at most one per version). */
+  wholeValueEncodings: number;
+}
+
+/**
+ * The diff side of a storage's sync.
+ *
+ * @example
+ * const diffs = new DiffProducer(storage, 64, stats)
+ * storage.set('a', 1)
+ * const from = diffs.flushed
+ * diffs.advance()   // '[{"op":"add","path":"/a","value":1}]', and flushed is now the head
+ */
+export class DiffProducer {
+  /** The storage whose changes this produces. */
+  readonly storage: Storage;
+  readonly #changes: ChangeLog;
+  readonly #versions: VersionScheme;
+  readonly #stats: StateChannelStats;
+  // At the last flushed position.
+  readonly #cursor: LogCursor;
+  readonly #window: ResumeWindow;
+  readonly #whole: WholeValueCache<unknown>;
+
+  /**
+   * @param historySize how many sent versions the resume window spans
+   * @param stats the counters this adds its diffs and whole-value serializations to
+   */
+  constructor(storage: Storage, historySize: number, stats: StateChannelStats) {
+    this.storage = storage;
+    this.#changes = changeLogOf(storage);
+    this.#versions = stateLogOf(storage).versions;
+    this.#stats = stats;
+    this.#cursor = this.#changes.openCursor();
+    this.#window = new ResumeWindow(this.#changes, historySize);
+    this.#whole = new WholeValueCache(
+      () => storage.data,
+      () => this.#changes.head,
+      () => void (stats.wholeValueEncodings += 1),
+    );
+  }
+
+  /** The position every up-to-date subscriber has. */
+  get flushed(): number {
+    return this.#cursor.position;
+  }
+
+  /** The position after the last applied entry. */
+  get head(): number {
+    return this.#changes.head;
+  }
+
+  /** The version naming `position` (the last flush by default). */
+  version(position: number = this.#cursor.position): string {
+    return this.#versions.format(position);
+  }
+
+  /**
+   * Runs `listener` after every committed entry; the whole-value cache is
+   * dropped first. @returns a function that unregisters it
+   */
+  onCommit(listener: () => void): () => void {
+    return this.#changes.onCommit(() => {
+      this.#whole.clear();
+      listener();
+    });
+  }
+
+  /**
+   * Moves the flushed position to the head and returns the diff from where
+   * it was: `'[]'` for none, `undefined` when the record no longer holds
+   * it (send the whole value).
+   */
+  advance(): string | undefined {
+    const to = this.#changes.head;
+    this.#stats.diffsComputed += 1;
+    const diff = this.#changes.diffText(this.#cursor.position, to);
+    this.#cursor.advance(to);
+    return diff;
+  }
+
+  /** Moves the flushed position to the head without a diff (nobody to send one to). */
+  skip(): void {
+    this.#cursor.advance();
+  }
+
+  /** Keeps the record from `position` on until the cursor is closed (a subscriber held back there). */
+  hold(position: number): LogCursor {
+    return this.#changes.openCursor(position);
+  }
+
+  /** Whether a diff from `position` can still be built. */
+  holds(position: number): boolean {
+    return this.#changes.holds(position);
+  }
+
+  /** The diff from `position` to the last flush (counted); `undefined` when not held. */
+  diffFrom(position: number): string | undefined {
+    this.#stats.diffsComputed += 1;
+    return this.#changes.diffText(position, this.#cursor.position);
+  }
+
+  /**
+   * The patch text from `version` to the last flush: `'[]'` for the
+   * current version; a diff when `version` is an entry boundary within the
+   * resume window; else `undefined` (send the whole value).
+   */
+  resumeDiff(version: string): string | undefined {
+    const position = this.#versions.parse(version);
+    const to = this.#cursor.position;
+    if (position === to) return '[]';
+    if (position === undefined || !this.#window.accepts(position, to)) return undefined;
+    return this.diffFrom(position);
+  }
+
+  /** Tells the resume window that the version of `position` went out. */
+  sent(position: number): void {
+    this.#window.sent(position);
+  }
+
+  /** The whole value's JSON text at the head, serialized once per position. */
+  wholeText(): string {
+    return this.#whole.text();
+  }
+
+  /** The whole value as a `state` message (at the head), encoded once per version by `encode`. */
+  wholeFrames<F>(version: string | null, encode: (text: string) => F): F {
+    return (this.#whole as WholeValueCache<F>).frames(version, encode);
+  }
+
+  /** Releases the change record. Safe to call twice. */
+  close(): void {
+    this.#window.close();
+    this.#cursor.close();
+    this.#whole.clear();
+  }
+}

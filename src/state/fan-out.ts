@@ -1,0 +1,221 @@
+/**
+ * What fans a storage's diffs out to its subscribers: the members, their
+ * kinds of message, congestion (a member whose send queue is full is held
+ * back at what it has, and later gets one diff computed just for it), and
+ * the frames of each flush, built once per kind and shared by every member
+ * of that kind. Diffs come from a {@link DiffProducer}; turning message
+ * text into frames is injected, so this layer knows no wire format.
+ */
+import type { LogCursor } from './change-log.js';
+import type { DiffProducer, StateChannelStats } from './diff-producer.js';
+import { FrameCache, type FrameKey } from './frame-cache.js';
+import { stateMessageText } from './state-message.js';
+
+/**
+ * What a channel needs of a connection. The server's connection implements it.
+ * @typeParam F the frames type of the injected encoding
+ */
+export interface StateSubscriber<F = unknown> {
+  /** A koa-juggler.v1 connection: its state messages carry `version`. */
+  readonly extension: boolean;
+  /** Its send queue is full: hold its diffs back until it has drained. */
+  readonly congested: boolean;
+  /** Sends one pre-encoded message; the same frames go to many subscribers, so they must not be changed. */
+  sendEncoded(frames: F): void;
+}
+
+/**
+ * Turns a message's text into frames. `shared` says that many subscribers
+ * will get these frames (then encoding them to bytes once pays off).
+ */
+export type MessageEncoder<F> = (text: string, shared: boolean) => F;
+
+// A resume diff up to this long is sent without first serializing the whole value to compare sizes.
+const SMALL_DIFF = 4096;
+const PLAIN: FrameKey = 'plain';
+const VERSIONED: FrameKey = 'versioned';
+
+interface Member<F> {
+  readonly subscriber: StateSubscriber<F>;
+  /** Which frames it shares with others. */
+  readonly key: FrameKey;
+  /** The flushed position when it joined: it already has every value up to there. */
+  readonly since: number;
+  /** Set while held back: the position of the last value this subscriber got. */
+  cursor: LogCursor | null;
+}
+
+/**
+ * The fan-out side of a storage's sync. All methods are synchronous: when
+ * they return, the messages have been handed to the subscribers.
+ */
+export class FanOut<F> {
+  readonly #diffs: DiffProducer;
+  readonly #encoder: MessageEncoder<F>;
+  readonly #stats: StateChannelStats;
+  readonly #onError: (err: unknown, subscriber: StateSubscriber<F>) => void;
+  // Brings the flushed position to the head (the channel's flush), for a catch-up that needs the whole value.
+  readonly #flush: () => void;
+  readonly #members = new Map<StateSubscriber<F>, Member<F>>();
+  // The members whose cursor is set, so a flush with nothing new need not scan every member.
+  readonly #behind = new Set<StateSubscriber<F>>();
+  readonly #frames = new FrameCache<F>();
+
+  constructor(
+    diffs: DiffProducer,
+    encoder: MessageEncoder<F>,
+    stats: StateChannelStats,
+    onError: (err: unknown, subscriber: StateSubscriber<F>) => void,
+    flush: () => void,
+  ) {
+    this.#diffs = diffs;
+    this.#encoder = encoder;
+    this.#stats = stats;
+    this.#onError = onError;
+    this.#flush = flush;
+  }
+
+  /** Members joined and not left. */
+  get size(): number {
+    return this.#members.size;
+  }
+
+  /** Whether `subscriber` is a member. */
+  has(subscriber: StateSubscriber<F>): boolean {
+    return this.#members.has(subscriber);
+  }
+
+  /**
+   * Adds a member at the flushed position (the caller flushed first) and
+   * sends what it needs to continue from there: see `StateChannel.join`.
+   */
+  join(subscriber: StateSubscriber<F>, version: string | null): void {
+    const diffs = this.#diffs;
+    const current = diffs.flushed;
+    // The one place a subscriber's kind is decided: one kind per distinct message.
+    const key = subscriber.extension ? VERSIONED : PLAIN;
+    this.#members.set(subscriber, { subscriber, key, since: current, cursor: null });
+    if (!subscriber.extension) {
+      if (diffs.storage.data !== null) this.#send(subscriber, this.#wholeFrames(false));
+      return;
+    }
+    if (version === diffs.version(current)) return;
+    const diff = version === null ? undefined : diffs.resumeDiff(version);
+    if (diff !== undefined && (diff.length <= SMALL_DIFF || diff.length < diffs.wholeText().length)) {
+      this.#send(subscriber, this.#encode(stateMessageText(diff, diffs.version(current)), false));
+    } else {
+      this.#send(subscriber, this.#wholeFrames(true));
+    }
+    diffs.sent(current);
+  }
+
+  /** Removes a member (and releases what the record kept for it). Safe to call twice. */
+  leave(subscriber: StateSubscriber<F>): void {
+    const member = this.#members.get(subscriber);
+    if (member === undefined) return;
+    member.cursor?.close();
+    this.#members.delete(subscriber);
+    this.#behind.delete(subscriber);
+  }
+
+  /**
+   * Sends the diff from `from` to `to` (the new flushed position) in one
+   * pass over the members: one set of frames per kind, built when first
+   * needed; congested members are held back at `from` (the caller keeps
+   * the record there during the pass), and held-back ones with room again
+   * get their own catch-up.
+   */
+  send(diff: string | undefined, from: number, to: number): void {
+    const shared = this.#members.size > 1;
+    for (const member of this.#members.values()) {
+      // One that joined from inside a sendEncoded of this loop got the value at `to` already.
+      if (member.since >= to) continue;
+      const subscriber = member.subscriber;
+      if (member.cursor !== null) {
+        // Held back earlier and has room now: its own diff, not the shared one.
+        if (!subscriber.congested) this.#catchUp(subscriber, member);
+        continue;
+      }
+      if (subscriber.congested) {
+        // Held back at what it has.
+        member.cursor = this.#diffs.hold(from);
+        this.#behind.add(subscriber);
+        continue;
+      }
+      let frames = this.#frames.get(member.key, to);
+      if (frames === undefined) frames = this.#frames.set(member.key, to, this.#framesFor(diff, subscriber.extension, to, shared));
+      if (frames !== null) this.#send(subscriber, frames);
+    }
+    // Shared frames are not held past their flush.
+    this.#frames.clear();
+  }
+
+  /** Catches up every held-back member that has room again. */
+  catchUpAll(): void {
+    for (const subscriber of [...this.#behind]) if (!subscriber.congested) this.#catchUp(subscriber, this.#members.get(subscriber)!);
+  }
+
+  /** Sends a held-back member its catch-up diff now, congested or not; nothing if it is not held back. */
+  catchUp(subscriber: StateSubscriber<F>): void {
+    const member = this.#members.get(subscriber);
+    if (member?.cursor) this.#catchUp(subscriber, member);
+  }
+
+  /** Drops every member. */
+  close(): void {
+    for (const member of this.#members.values()) member.cursor?.close();
+    this.#members.clear();
+    this.#behind.clear();
+    this.#frames.clear();
+  }
+
+  /** What a member up to date at the last flush gets for `diff`: null when there is nothing to send. */
+  #framesFor(diff: string | undefined, versioned: boolean, to: number, shared: boolean): F | null {
+    if (diff === '[]') return null;
+    if (versioned) this.#diffs.sent(to);
+    // The record dropped changes past its bound: the whole value.
+    if (diff === undefined) return this.#wholeFrames(versioned);
+    return this.#encode(stateMessageText(diff, versioned ? this.#diffs.version(to) : null), shared);
+  }
+
+  /** Sends a held-back member one diff from its position to the last flush. */
+  #catchUp(subscriber: StateSubscriber<F>, member: Member<F>): void {
+    const diffs = this.#diffs;
+    if (!diffs.holds(member.cursor!.position) && diffs.flushed !== diffs.head) {
+      // Only the whole value can catch it up, and only the flushed one is consistent with later diffs.
+      this.#flush();
+      if (member.cursor === null || !this.#members.has(subscriber)) return;
+    }
+    const cursor = member.cursor!;
+    const to = diffs.flushed;
+    if (cursor.position < to) {
+      const diff = diffs.diffFrom(cursor.position);
+      if (diff === undefined) this.#send(subscriber, this.#wholeFrames(subscriber.extension));
+      else if (diff !== '[]') this.#send(subscriber, this.#encode(stateMessageText(diff, subscriber.extension ? diffs.version(to) : null), false));
+      if (subscriber.extension) diffs.sent(to);
+    }
+    member.cursor = null;
+    this.#behind.delete(subscriber);
+    cursor.close();
+  }
+
+  #send(subscriber: StateSubscriber<F>, frames: F): void {
+    try {
+      subscriber.sendEncoded(frames);
+    } catch (err) {
+      this.#onError(err, subscriber);
+    }
+  }
+
+  /** Frames for `text`; `shared` when several members get them, so the encoding to bytes is done once. */
+  #encode(text: string, shared: boolean): F {
+    this.#stats.messagesEncoded += 1;
+    return this.#encoder(text, shared);
+  }
+
+  /** The whole value as one `replace` at `""`, at the head (which the callers have flushed to); cached for many joiners. */
+  #wholeFrames(versioned: boolean): F {
+    const diffs = this.#diffs;
+    return diffs.wholeFrames(versioned ? diffs.version(diffs.head) : null, (text) => this.#encode(text, true));
+  }
+}
