@@ -1,7 +1,8 @@
 // Makes a fresh clone runnable: installs dependencies when node_modules is
 // missing or older than package-lock.json, builds when dist/ is missing or
 // older than the sources, and (with --browser) makes sure Debian's chromium
-// is there for the browser tests. Only node:* modules here: this runs before
+// is there for the browser tests, (with --redis) Debian's redis-server for the
+// cluster tests. Only node:* modules here: this runs before
 // anything is installed.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync, statSync, readdirSync } from 'node:fs';
@@ -65,6 +66,22 @@ function ensureChromium() {
   process.exit(1);
 }
 
+function ensureRedis() {
+  const path = '/usr/bin/redis-server';
+  if (existsSync(path)) return;
+  if (typeof process.getuid === 'function' && process.getuid() === 0) {
+    run('apt-get', ['update']);
+    run('apt-get', ['install', '-y', '--no-install-recommends', 'redis-server']);
+    if (existsSync(path)) return;
+  }
+  console.error(
+    '[ensure] the cluster tests need Debian\'s package "redis-server" at /usr/bin/redis-server.\n' +
+      '         Install it with: sudo apt-get install redis-server',
+  );
+  process.exit(1);
+}
+
 ensureDependencies();
 ensureBuild();
 if (process.argv.includes('--browser')) ensureChromium();
+if (process.argv.includes('--redis')) ensureRedis();
