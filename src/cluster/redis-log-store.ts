@@ -240,7 +240,8 @@ export class RedisLogStore extends EventEmitter<RedisLogStoreEvents> {
 
   /**
    * Sends a heartbeat every `nodeTtl / 3` ms with `record()`, and emits
-   * 'backwards' when Redis is behind it. Failures wait for the next beat.
+   * 'backwards' on every beat while Redis is behind it. A failed beat
+   * waits for the next one (the links report their own failures).
    */
   startHeartbeat(record: () => live.NodeRecord): void {
     this.stopHeartbeat();
