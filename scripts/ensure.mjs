@@ -51,37 +51,23 @@ function ensureBuild() {
   run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
 }
 
-function ensureChromium() {
-  const path = '/usr/bin/chromium';
+// Debian's package `name` with its binary at `path`: installed with apt-get
+// when running as root, else a message saying what to install.
+function ensureDebianPackage(name, path, what) {
   if (existsSync(path)) return;
   if (typeof process.getuid === 'function' && process.getuid() === 0) {
     run('apt-get', ['update']);
-    run('apt-get', ['install', '-y', '--no-install-recommends', 'chromium']);
+    run('apt-get', ['install', '-y', '--no-install-recommends', name]);
     if (existsSync(path)) return;
   }
   console.error(
-    '[ensure] the browser tests need Debian\'s package "chromium" at /usr/bin/chromium.\n' +
-      '         Install it with: sudo apt-get install chromium',
-  );
-  process.exit(1);
-}
-
-function ensureRedis() {
-  const path = '/usr/bin/redis-server';
-  if (existsSync(path)) return;
-  if (typeof process.getuid === 'function' && process.getuid() === 0) {
-    run('apt-get', ['update']);
-    run('apt-get', ['install', '-y', '--no-install-recommends', 'redis-server']);
-    if (existsSync(path)) return;
-  }
-  console.error(
-    '[ensure] the cluster tests need Debian\'s package "redis-server" at /usr/bin/redis-server.\n' +
-      '         Install it with: sudo apt-get install redis-server',
+    `[ensure] ${what} need Debian's package "${name}" at ${path}.\n` +
+      `         Install it with: sudo apt-get install ${name}`,
   );
   process.exit(1);
 }
 
 ensureDependencies();
 ensureBuild();
-if (process.argv.includes('--browser')) ensureChromium();
-if (process.argv.includes('--redis')) ensureRedis();
+if (process.argv.includes('--browser')) ensureDebianPackage('chromium', '/usr/bin/chromium', 'the browser tests');
+if (process.argv.includes('--redis')) ensureDebianPackage('redis-server', '/usr/bin/redis-server', 'the cluster tests');

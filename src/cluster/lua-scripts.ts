@@ -18,11 +18,17 @@ local last = tonumber(redis.call('HGET', KEYS[1], 't') or '0')
 if t < last then t = last end
 `;
 
-const rawReply = (reply: unknown): unknown => reply;
-
-function push(parser: CommandParser, keys: string[], args: Array<string | number>): void {
-  for (const key of keys) parser.pushKey(key);
-  for (const arg of args) parser.push(String(arg));
+/** A script called as `client.name(keys, args)`, its reply passed on as Redis sent it. */
+function script(numberOfKeys: number, text: string) {
+  return defineScript({
+    NUMBER_OF_KEYS: numberOfKeys,
+    SCRIPT: text,
+    parseCommand(parser: CommandParser, keys: string[], args: Array<string | number>) {
+      for (const key of keys) parser.pushKey(key);
+      for (const arg of args) parser.push(String(arg));
+    },
+    transformReply: (reply: unknown): unknown => reply,
+  });
 }
 
 /**
@@ -31,9 +37,9 @@ function push(parser: CommandParser, keys: string[], args: Array<string | number
  * Replies `['ok', seq, t]`, `['dup', seq]` (this write id already landed in
  * this epoch) or `['epoch', current]` (refused: wrong or missing epoch).
  */
-export const APPEND = defineScript({
-  NUMBER_OF_KEYS: 3,
-  SCRIPT: `
+export const APPEND = script(
+  3,
+  `
 local cur = redis.call('HGET', KEYS[1], 'id')
 if cur ~= ARGV[1] then return {'epoch', cur or ''} end
 local dup = redis.call('GET', KEYS[3])
@@ -44,11 +50,7 @@ redis.call('HSET', KEYS[1], 't', t)
 redis.call('XADD', KEYS[2], string.format('%d-0', seq), 'f', ARGV[5], 'e', ARGV[1], 'n', ARGV[2], 'w', ARGV[3], 't', string.format('%d', t), 'b', ARGV[4])
 redis.call('SET', KEYS[3], seq, 'PX', ARGV[6])
 return {'ok', seq, t}`,
-  parseCommand(parser: CommandParser, keys: string[], args: Array<string | number>) {
-    push(parser, keys, args);
-  },
-  transformReply: rawReply,
-});
+);
 
 /**
  * Creates the epoch when none exists, or replaces `expected` with a new
@@ -57,9 +59,9 @@ return {'ok', seq, t}`,
  * (JSON), expected current id ('' = only when none).
  * Replies `[1, id]` (created) or `[0, id]` (someone else's epoch stands).
  */
-export const CLAIM_EPOCH = defineScript({
-  NUMBER_OF_KEYS: 3,
-  SCRIPT: `
+export const CLAIM_EPOCH = script(
+  3,
+  `
 local cur = redis.call('HGET', KEYS[1], 'id')
 if cur and cur ~= ARGV[4] then return {0, cur} end
 ${NOW}
@@ -67,11 +69,7 @@ redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'seq', 0, 't', string.format('%d', t))
 redis.call('HSET', KEYS[3], 'f', ARGV[2], 'e', ARGV[1], 's', 0, 't', string.format('%d', t), 'v', ARGV[3])
 return {1, ARGV[1]}`,
-  parseCommand(parser: CommandParser, keys: string[], args: Array<string | number>) {
-    push(parser, keys, args);
-  },
-  transformReply: rawReply,
-});
+);
 
 /**
  * Writes a snapshot if the caller holds the lease, the epoch is current,
@@ -79,9 +77,9 @@ return {1, ARGV[1]}`,
  * KEYS: epoch, snapshot, lease. ARGV: epoch, seq, format, value (JSON), lease token.
  * Replies `['ok']`, `['lease']`, `['epoch']`, `['ahead', head]` or `['old', stored seq]`.
  */
-export const WRITE_SNAPSHOT = defineScript({
-  NUMBER_OF_KEYS: 3,
-  SCRIPT: `
+export const WRITE_SNAPSHOT = script(
+  3,
+  `
 if redis.call('GET', KEYS[3]) ~= ARGV[5] then return {'lease'} end
 if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return {'epoch'} end
 local head = tonumber(redis.call('HGET', KEYS[1], 'seq'))
@@ -93,11 +91,7 @@ ${NOW}
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[2], 'f', ARGV[3], 'e', ARGV[1], 's', ARGV[2], 't', string.format('%d', t), 'v', ARGV[4])
 return {'ok'}`,
-  parseCommand(parser: CommandParser, keys: string[], args: Array<string | number>) {
-    push(parser, keys, args);
-  },
-  transformReply: rawReply,
-});
+);
 
 /**
  * Trims the log behind both the snapshot and the retention: keeps every
@@ -106,9 +100,9 @@ return {'ok'}`,
  * the entries' `t` (ids are sequence numbers, not times).
  * KEYS: epoch, log, snapshot. ARGV: retention (ms). Replies the number of entries removed.
  */
-export const TRIM = defineScript({
-  NUMBER_OF_KEYS: 3,
-  SCRIPT: `
+export const TRIM = script(
+  3,
+  `
 local snap = tonumber(redis.call('HGET', KEYS[3], 's') or '0')
 if redis.call('HGET', KEYS[3], 'e') ~= redis.call('HGET', KEYS[1], 'id') then return 0 end
 ${NOW}
@@ -128,35 +122,23 @@ while lo < hi do
   if timeOf(e[1][2]) >= cutoff then hi = mid else lo = mid + 1 end
 end
 return redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d-0', lo))`,
-  parseCommand(parser: CommandParser, keys: string[], args: Array<string | number>) {
-    push(parser, keys, args);
-  },
-  transformReply: rawReply,
-});
+);
 
 /** Renews a lease only for its holder. KEYS: lease. ARGV: token, ttl (ms). Replies 1 or 0. */
-export const RENEW_LEASE = defineScript({
-  NUMBER_OF_KEYS: 1,
-  SCRIPT: `
+export const RENEW_LEASE = script(
+  1,
+  `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`,
-  parseCommand(parser: CommandParser, keys: string[], args: Array<string | number>) {
-    push(parser, keys, args);
-  },
-  transformReply: rawReply,
-});
+);
 
 /** Deletes a lease only for its holder. KEYS: lease. ARGV: token. Replies 1 or 0. */
-export const RELEASE_LEASE = defineScript({
-  NUMBER_OF_KEYS: 1,
-  SCRIPT: `
+export const RELEASE_LEASE = script(
+  1,
+  `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`,
-  parseCommand(parser: CommandParser, keys: string[], args: Array<string | number>) {
-    push(parser, keys, args);
-  },
-  transformReply: rawReply,
-});
+);
 
 /**
  * A node's heartbeat: writes its liveness key and reports the epoch and
@@ -164,38 +146,30 @@ return 0`,
  * notices Redis going backwards. KEYS: node key, nodes set, epoch.
  * ARGV: node id, record (JSON), ttl (ms). Replies `[epoch id or '', head seq]`.
  */
-export const HEARTBEAT = defineScript({
-  NUMBER_OF_KEYS: 3,
-  SCRIPT: `
+export const HEARTBEAT = script(
+  3,
+  `
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[1])
 local e = redis.call('HMGET', KEYS[3], 'id', 'seq')
 return {e[1] or '', tonumber(e[2] or '0')}`,
-  parseCommand(parser: CommandParser, keys: string[], args: Array<string | number>) {
-    push(parser, keys, args);
-  },
-  transformReply: rawReply,
-});
+);
 
 /**
  * Lists live nodes and forgets those whose key expired. The per-node keys
  * are derived inside (standalone Redis; a node set stays small).
  * KEYS: nodes set. ARGV: node key prefix. Replies `[id, record, id, record, ...]`.
  */
-export const LIVE_NODES = defineScript({
-  NUMBER_OF_KEYS: 1,
-  SCRIPT: `
+export const LIVE_NODES = script(
+  1,
+  `
 local out = {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local v = redis.call('GET', ARGV[1] .. id)
   if v then out[#out + 1] = id; out[#out + 1] = v else redis.call('SREM', KEYS[1], id) end
 end
 return out`,
-  parseCommand(parser: CommandParser, keys: string[], args: Array<string | number>) {
-    push(parser, keys, args);
-  },
-  transformReply: rawReply,
-});
+);
 
 /** Every script, as the links register them. */
 export const SCRIPTS = {

@@ -39,7 +39,7 @@ export interface RedisLinkOptions {
 export interface RedisLinkEvents {
   /** The connection is ready (first time or after a reconnect or replacement). */
   up: [];
-  /** The connection failed; node-redis reconnects with backoff. */
+  /** The connection failed after being up (once per outage); node-redis reconnects with backoff. */
   down: [err: Error];
   /** The watchdog replaced a connection that stopped answering. */
   replaced: [reason: string];
@@ -112,6 +112,8 @@ export class RedisLink extends EventEmitter<RedisLinkEvents> {
   #lastProgress = Date.now();
   #notReadySince: number | null = null;
   #loaded: LinkClient | null = null;
+  /** Whether 'up' was the last of 'up'/'down' emitted: each outage is reported once. */
+  #up = false;
   #timer: ReturnType<typeof setInterval> | null = null;
   #replacements = 0;
 
@@ -206,7 +208,7 @@ export class RedisLink extends EventEmitter<RedisLinkEvents> {
   #newClient(): LinkClient {
     const client = makeClient(this.#url, this.#watchdog, this.#ping, () => this.#started);
     client.on('error', (err: Error) => {
-      if (client === this.#client) this.emit('down', new Error(`Redis ${this.role} link to ${this.safeUrl}: ${err.message}`, { cause: err }));
+      if (client === this.#client) this.#down(new Error(`Redis ${this.role} link to ${this.safeUrl}: ${err.message}`, { cause: err }));
     });
     client.on('ready', () => {
       if (client !== this.#client) return;
@@ -218,6 +220,7 @@ export class RedisLink extends EventEmitter<RedisLinkEvents> {
         () => {
           if (client !== this.#client || !client.isReady) return;
           this.#loaded = client;
+          this.#up = true;
           this.emit('up');
         },
         () => {
@@ -229,6 +232,12 @@ export class RedisLink extends EventEmitter<RedisLinkEvents> {
       this.#lastProgress = Date.now();
     });
     return client;
+  }
+
+  #down(err: Error): void {
+    if (!this.#up) return;
+    this.#up = false;
+    this.emit('down', err);
   }
 
   #check(): void {
@@ -256,7 +265,7 @@ export class RedisLink extends EventEmitter<RedisLinkEvents> {
     this.#lastProgress = Date.now();
     this.#notReadySince = null;
     this.emit('replaced', reason);
-    if (wasReady) this.emit('down', new Error(`Redis ${this.role} link to ${this.safeUrl} stopped answering (${reason}); replaced`));
+    if (wasReady) this.#down(new Error(`Redis ${this.role} link to ${this.safeUrl} stopped answering (${reason}); replaced`));
     // Destroying rejects every command owed on the old connection, so the
     // callers retry them on the new one.
     if (old.isOpen) old.destroy();

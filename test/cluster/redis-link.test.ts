@@ -64,4 +64,19 @@ describe('RedisLink (real redis-server)', function () {
     assert.equal(result.status === 'appended' || result.status === 'duplicate' ? result.seq : -1, 1);
     await waitFor(() => store.followPosition === 1, 'the reader to read on');
   });
+
+  it('reports each outage once per link: down when it starts, up when it ends', async () => {
+    const redis = await RedisServer.start();
+    const store = await openStore(redis.url);
+    const events: string[] = [];
+    store.on('down', (err) => events.push(`down ${err.message.split(' ')[1]}`));
+    store.on('up', (role) => events.push(`up ${role}`));
+    await redis.kill();
+    await waitFor(() => events.length === 3, 'three links down');
+    await waitFor(() => !store.links.commands.ready, 'reconnect attempts');
+    await redis.restart();
+    await waitFor(() => store.connected, 'the links back', 8000);
+    assert.deepEqual(events.slice(0, 3).sort(), ['down commands', 'down control', 'down reader']);
+    assert.deepEqual(events.slice(3).sort(), ['up commands', 'up control', 'up reader']);
+  });
 });
