@@ -98,12 +98,15 @@ export class RedisLogStore extends EventEmitter<RedisLogStoreEvents> {
     if (typeof options?.url !== 'string' || !/^rediss?:\/\//.test(options.url)) {
       throw new InvalidArgumentError('options.url', 'a redis:// or rediss:// URL', options?.url);
     }
-    this.keys = clusterKeys(options.name);
+    this.keys = clusterKeys(checkName(options.name, 'options.name'));
     this.nodeId = options.nodeId === undefined ? randomBytes(6).toString('hex') : checkName(options.nodeId, 'options.nodeId');
     const watchdog = positive(options.watchdog, 'options.watchdog', 10_000);
     this.#pageSize = positive(options.pageSize, 'options.pageSize', 1000);
     this.#nodeTtl = positive(options.nodeTtl, 'options.nodeTtl', 5000);
     const block = positive(options.block, 'options.block', Math.min(1000, watchdog / 2));
+    const writeTimeout = positive(options.writeTimeout, 'options.writeTimeout', 10_000);
+    const dedupTtl = positive(options.dedupTtl, 'options.dedupTtl', 60_000);
+    if (dedupTtl <= writeTimeout) throw new InvalidArgumentError('options.dedupTtl', `more than options.writeTimeout (${writeTimeout})`, dedupTtl);
     const link = (role: LinkRole): RedisLink => {
       const l = new RedisLink({ url: options.url, role, watchdog });
       l.on('down', (err) => this.emit('down', err));
@@ -114,9 +117,9 @@ export class RedisLogStore extends EventEmitter<RedisLogStoreEvents> {
     this.links = { commands: link('commands'), reader: link('reader'), control: link('control') };
     this.#appender = new LogAppender(this.links.commands, this.keys, {
       nodeId: this.nodeId,
-      writeTimeout: positive(options.writeTimeout, 'options.writeTimeout', 10_000),
+      writeTimeout,
       maxPendingWrites: positive(options.maxPendingWrites, 'options.maxPendingWrites', 100_000),
-      dedupTtl: positive(options.dedupTtl, 'options.dedupTtl', 60_000),
+      dedupTtl,
     });
     this.#reader = new LogReader(this.links.reader, this.keys, { pageSize: this.#pageSize, block });
     this.#reader.on('entries', (entries) => this.emit('entries', entries));
