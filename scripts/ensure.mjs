@@ -1,7 +1,8 @@
 // Makes a fresh clone runnable: installs dependencies when node_modules is
 // missing or older than package-lock.json, builds when dist/ is missing or
 // older than the sources, and (with --browser) makes sure Debian's chromium
-// is there for the browser tests. Only node:* modules here: this runs before
+// is there for the browser tests, (with --redis) Debian's redis-server for the
+// cluster tests. Only node:* modules here: this runs before
 // anything is installed.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync, statSync, readdirSync } from 'node:fs';
@@ -50,21 +51,23 @@ function ensureBuild() {
   run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
 }
 
-function ensureChromium() {
-  const path = '/usr/bin/chromium';
+// Debian's package `name` with its binary at `path`: installed with apt-get
+// when running as root, else a message saying what to install.
+function ensureDebianPackage(name, path, what) {
   if (existsSync(path)) return;
   if (typeof process.getuid === 'function' && process.getuid() === 0) {
     run('apt-get', ['update']);
-    run('apt-get', ['install', '-y', '--no-install-recommends', 'chromium']);
+    run('apt-get', ['install', '-y', '--no-install-recommends', name]);
     if (existsSync(path)) return;
   }
   console.error(
-    '[ensure] the browser tests need Debian\'s package "chromium" at /usr/bin/chromium.\n' +
-      '         Install it with: sudo apt-get install chromium',
+    `[ensure] ${what} need Debian's package "${name}" at ${path}.\n` +
+      `         Install it with: sudo apt-get install ${name}`,
   );
   process.exit(1);
 }
 
 ensureDependencies();
 ensureBuild();
-if (process.argv.includes('--browser')) ensureChromium();
+if (process.argv.includes('--browser')) ensureDebianPackage('chromium', '/usr/bin/chromium', 'the browser tests');
+if (process.argv.includes('--redis')) ensureDebianPackage('redis-server', '/usr/bin/redis-server', 'the cluster tests');

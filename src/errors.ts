@@ -156,6 +156,24 @@ export class ExtensionUnavailableError extends Error {
   }
 }
 
+/**
+ * Redis did not take a cluster write (or keyed request) in time: it waited
+ * past `writeTimeout`, or `maxPendingWrites` were already waiting. `sent`
+ * says whether the write had gone to Redis: when true it may still land
+ * (its reply was lost); when false it never will.
+ */
+export class ClusterUnavailableError extends Error {
+  override readonly name = 'ClusterUnavailableError';
+  readonly code = 'ERR_CLUSTER_UNAVAILABLE';
+  /** Whether the write had been sent to Redis (and so may still be applied). */
+  readonly sent: boolean;
+
+  constructor(message: string, options: { sent: boolean; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.sent = options.sent;
+  }
+}
+
 /** A bad argument to the public API: a `TypeError` whose message names the argument. */
 export class InvalidArgumentError extends TypeError {
   override readonly name = 'InvalidArgumentError';

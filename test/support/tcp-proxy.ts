@@ -6,7 +6,8 @@
  * - `block(true)` new connections for a while (an outage: they are destroyed at once);
  * - `vanish(how)` make every connection dead without a close from now on:
  *   `'drop'` loses every packet (both sockets stay open, nothing is
- *   forwarded), `'stall'` stops reading (the TCP windows fill and writes back up).
+ *   forwarded), `'stall'` stops reading (the TCP windows fill and writes back up);
+ *   `vanish(null)` lets new connections through again (half-open ones stay dead, as in life).
  * Closed after each test by the root hook.
  */
 import { createServer, connect as tcpConnect, type Socket } from 'node:net';
@@ -33,8 +34,11 @@ export interface Proxy {
   cut(): void;
   /** While true, new connections are destroyed at once (the address looks down). */
   block(blocked: boolean): void;
-  /** From now on, every connection is dead without a close: `'drop'` loses packets, `'stall'` stops reading. */
-  vanish(how: 'drop' | 'stall'): void;
+  /**
+   * From now on, every connection is dead without a close: `'drop'` loses
+   * packets, `'stall'` stops reading. `null`: new connections work again.
+   */
+  vanish(how: 'drop' | 'stall' | null): void;
   close(): Promise<void>;
 }
 
@@ -110,7 +114,7 @@ export async function startProxy(targetPort: number): Promise<Proxy> {
     },
     vanish(how) {
       vanished = how;
-      for (const conn of open) silence(conn, how);
+      if (how !== null) for (const conn of open) silence(conn, how);
     },
     close() {
       closing ??= new Promise<void>((resolve) => {

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import type { LogEntry } from '../../src/cluster/log-entry.js';
+import type { ReaderStop } from '../../src/cluster/log-reader.js';
+import type { RedisLogStore } from '../../src/cluster/redis-log-store.js';
+import { RedisServer } from '../support/redis-server.js';
+import { deferred, waitFor } from '../support/wait.js';
+import { appendMany, openStore, rawClient } from './store-helpers.js';
+
+/** Writes a raw entry at the next sequence number, as a foreign writer would. */
+async function appendRaw(url: string, store: RedisLogStore, fields: Record<string, string>): Promise<void> {
+  const raw = await rawClient(url);
+  const seq = await raw.hIncrBy(store.keys.epoch, 'seq', 1);
+  await raw.xAdd(store.keys.log, `${seq}-0`, fields);
+}
+
+function collect(store: RedisLogStore): LogEntry[] {
+  const seen: LogEntry[] = [];
+  store.on('entries', (entries) => seen.push(...entries));
+  return seen;
+}
+
+describe('LogReader (real redis-server)', function () {
+  this.timeout(15000);
+
+  it('delivers entries in order, across pages, then follows new ones', async () => {
+    const redis = await RedisServer.start();
+    const store = await openStore(redis.url, { pageSize: 50 });
+    const { epoch } = await store.claimEpoch({});
+    await appendMany(store, epoch, 230);
+    const seen = collect(store);
+    const pages: number[] = [];
+    store.on('entries', (entries) => pages.push(entries.length));
+    store.follow(epoch, 0);
+    await waitFor(() => seen.length === 230, '230 entries');
+    assert.ok(pages.every((n) => n <= 50) && pages.length >= 5, `pages of at most 50 (${pages.join(',')})`);
+    await appendMany(store, epoch, 20, 230);
+    await waitFor(() => seen.length === 250, '250 entries');
+    assert.deepEqual(seen.map((e) => e.seq), Array.from({ length: 250 }, (_, i) => i + 1));
+    assert.deepEqual(seen.map((e) => (e.body as { i: number }).i), Array.from({ length: 250 }, (_, i) => i));
+    assert.equal(seen[0]!.nodeId, store.nodeId);
+  });
+
+  it('reads a range of sequence numbers back in pages', async () => {
+    const redis = await RedisServer.start();
+    const store = await openStore(redis.url, { pageSize: 7 });
+    const { epoch } = await store.claimEpoch({});
+    await appendMany(store, epoch, 40);
+    const seqs: number[] = [];
+    for await (const page of store.readRange(5, 30)) {
+      assert.ok(page.length <= 7);
+      for (const p of page) seqs.push(p.kind === 'entry' ? p.entry.seq : -1);
+    }
+    assert.deepEqual(seqs, Array.from({ length: 26 }, (_, i) => i + 5));
+  });
+
+  it('reports a gap when the log was trimmed past its position, and stops', async () => {
+    const redis = await RedisServer.start();
+    const store = await openStore(redis.url);
+    const { epoch } = await store.claimEpoch({});
+    await appendMany(store, epoch, 100);
+    assert.equal(await store.acquireLease(), true);
+    assert.deepEqual(await store.writeSnapshot(epoch, 60, { at: 60 }), { status: 'written' });
+    assert.equal(await store.trim(0), 59);
+    const stopped = deferred<ReaderStop>();
+    store.on('stopped', stopped.resolve);
+    const seen = collect(store);
+    store.follow(epoch, 10);
+    assert.deepEqual(await stopped.promise, { reason: 'gap', expected: 11, found: 60 });
+    assert.equal(seen.length, 0);
+  });
+
+  it('skips junk and reports it, and stops at an unknown format', async () => {
+    const redis = await RedisServer.start();
+    const store = await openStore(redis.url);
+    const { epoch } = await store.claimEpoch({});
+    await appendMany(store, epoch, 2);
+    await appendRaw(redis.url, store, { f: '1', e: epoch, n: 'x', w: 'j1', t: '1', b: '{not json' });
+    await appendRaw(redis.url, store, { nonsense: 'yes' });
+    await appendMany(store, epoch, 2, 2);
+    await appendRaw(redis.url, store, { f: '2', e: epoch, n: 'x', w: 'f2', t: '1', b: '{}' });
+    await appendMany(store, epoch, 1, 4);
+    const seen = collect(store);
+    const junk: Array<{ seq: number; reason: string }> = [];
+    store.on('junk', (j) => junk.push(j));
+    const stopped = deferred<ReaderStop>();
+    store.on('stopped', stopped.resolve);
+    store.follow(epoch, 0);
+    assert.deepEqual(await stopped.promise, { reason: 'unknown-format', seq: 7, format: 2 });
+    assert.deepEqual(seen.map((e) => e.seq), [1, 2, 5, 6]);
+    assert.deepEqual(junk.map((j) => j.seq), [3, 4]);
+    assert.equal(store.followPosition, 6);
+  });
+});
