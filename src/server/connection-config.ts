@@ -22,6 +22,13 @@ export interface UpgradeRequest {
   headers: IncomingMessage['headers'];
 }
 
+/** The close frame that ended a connection (`conn.closed` resolves with it). */
+export interface CloseInfo {
+  /** The close code: the first one sent or received; 1006 when the socket died without one. */
+  code: number;
+  reason: string;
+}
+
 /** What `onError` is told besides the error. */
 export interface ErrorContext<C> {
   conn: C | null;

@@ -19,20 +19,13 @@ import {
   isApplicationCloseCode,
 } from '../transport/close-codes.js';
 import { Transport, type EncodedMessage } from '../transport/transport.js';
-import type { ConnectionConfig, ErrorKind, UpgradeRequest } from './connection-config.js';
+import type { CloseInfo, ConnectionConfig, ErrorKind, UpgradeRequest } from './connection-config.js';
 import { ConnectionState, type StateSources } from './connection-state.js';
 import { toError } from './handler-result.js';
 import { idInFlight, RequestDispatcher } from './request-dispatcher.js';
 import type { Session, SessionStore } from './sessions.js';
 import { StreamCalls, streamIdInUse } from './stream-calls.js';
 import { wsTransportSocket } from './ws-socket.js';
-
-/** The close frame that ended a connection (`conn.closed` resolves with it). */
-export interface CloseInfo {
-  /** The close code: the first one sent or received; 1006 when the socket died without one. */
-  code: number;
-  reason: string;
-}
 
 /** What one connection gets from the server that made it. */
 export interface ConnectionContext {
@@ -54,8 +47,6 @@ export interface ConnectionContext {
  * them; `'closing'` has sent its close frame; `'closed'` is torn down.
  */
 type Stage = 'hello' | 'opening' | 'ready' | 'closing' | 'closed';
-
-const INTERNAL_ERROR_REASON = 'internal server error';
 
 /** The error that flush() and notify() reject with once the connection is gone. */
 function closedError(): Error {
@@ -110,8 +101,13 @@ export class Connection implements StateSubscriber {
       message: (text) => this.#onMessage(text),
       lost: (reason) => this.#report(new Error(`connection lost: ${reason}`), 'socket'),
       drain: () => {
-        if (this.#joined) this.#state.drained();
-        this.#requests.drained();
+        // Called from a socket write callback: nothing may escape into ws.
+        try {
+          if (this.#joined) this.#state.drained();
+          this.#requests.drained();
+        } catch (err) {
+          this.#fail(toError(err));
+        }
       },
     });
     this.#transport = transport;
@@ -138,7 +134,7 @@ export class Connection implements StateSubscriber {
       : null;
     this.#state = new ConnectionState(this, ctx.state);
     ws.on('message', this.#onFrame);
-    ws.on('close', this.#onClose);
+    ws.on('close', this.#teardown);
     ws.on('error', (err: Error & { code?: string }) => {
       // ws closes by itself after these (1007 invalid UTF-8, 1009 too big, bad frames).
       this.#report(err, err.code?.startsWith('WS_ERR_') ? 'protocol' : 'socket');
@@ -360,7 +356,7 @@ export class Connection implements StateSubscriber {
   #fail(err: Error, kind: ErrorKind = 'internal'): void {
     this.#report(err, kind);
     try {
-      this.closeWith(CLOSE_INTERNAL_ERROR, INTERNAL_ERROR_REASON);
+      this.closeWith(CLOSE_INTERNAL_ERROR, 'internal server error');
     } catch {
       // Closing itself failed: the socket must not stay open in an unknown state.
       this.destroy();
@@ -375,11 +371,8 @@ export class Connection implements StateSubscriber {
     }
   }
 
-  readonly #onClose = (code: number, reason: Buffer): void => {
-    this.#teardown({ code, reason: reason.toString() });
-  };
-
-  #teardown(received: CloseInfo): void {
+  /** The one teardown, on ws's `close` (with the close frame received, or 1006). */
+  readonly #teardown = (code: number, reason: Buffer): void => {
     if (this.#stage === 'closed') return;
     this.#stage = 'closed';
     if (this.#helloTimer !== null) clearTimeout(this.#helloTimer);
@@ -401,6 +394,6 @@ export class Connection implements StateSubscriber {
         this.#report(toError(err), 'internal');
       }
     }
-    this.#resolveClosed(this.#sentClose ?? received);
-  }
+    this.#resolveClosed(this.#sentClose ?? { code, reason: reason.toString() });
+  };
 }

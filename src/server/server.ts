@@ -9,7 +9,7 @@ import type Koa from 'koa';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { Storage } from '../state/storage.js';
 import { StateChannel } from '../state/state-channel.js';
-import { CLOSE_GOING_AWAY } from '../transport/close-codes.js';
+import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR } from '../transport/close-codes.js';
 import type { ConnectionConfig } from './connection-config.js';
 import type { StateSources } from './connection-state.js';
 import { Connection } from './connection.js';
@@ -181,7 +181,13 @@ export class Server {
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', onError);
-      this.#accept(ws, req, verdict.user);
+      try {
+        this.#accept(ws, req, verdict.user);
+      } catch (err) {
+        // A bug of ours while setting the connection up: 1011, never an exception inside ws.
+        this.#options.onError(toError(err), { conn: null, kind: 'internal' });
+        ws.close(CLOSE_INTERNAL_ERROR, 'internal server error');
+      }
     });
   }
 
