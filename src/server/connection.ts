@@ -169,13 +169,8 @@ export class Connection implements StateSubscriber {
 
   /** @internal sends one state message encoded once for many connections */
   sendEncoded(frames: EncodedMessage): void {
-    if (!this.isOpen) return;
-    try {
-      this.#transport.sendEncoded(frames);
-    } catch (err) {
-      // A state message that cannot go out leaves this client behind for good: ours to close.
-      this.#fail(toError(err), 'state');
-    }
+    // A throw here reaches the channel's onError, which the server turns into a 1011 close.
+    if (this.isOpen) this.#transport.sendEncoded(frames);
   }
 
   // --- end of the subscriber block ---
@@ -297,11 +292,10 @@ export class Connection implements StateSubscriber {
 
   #ready(): void {
     if (!this.isOpen) return;
-    const joinNow = !this.extension;
     this.#stage = 'ready';
     // A plain connection joins after onConnection, so a per-connection state
     // set there arrives whole as its first state message.
-    if (joinNow) this.#state.join(null);
+    if (!this.extension) this.#state.join(null);
     this.#requests.start();
     this.#streams?.start();
   }

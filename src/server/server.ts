@@ -148,8 +148,16 @@ export class Server {
       maxSegmentSize,
       framing,
       historySize,
-      onError: (err, subscriber) =>
-        onError(toError(err), { conn: subscriber as Connection, kind: 'state' }),
+      onError: (err, subscriber) => {
+        // A state message that could not go out leaves that client behind for good: ours to close.
+        const conn = subscriber as Connection;
+        try {
+          onError(toError(err), { conn, kind: 'state' });
+        } catch {
+          // An onError that throws must not stop the fan-out to the other connections.
+        }
+        conn.closeWith(CLOSE_INTERNAL_ERROR, 'internal server error');
+      },
     });
   }
 
