@@ -3,8 +3,11 @@
  * hat-juggler protocol. See README.md for an overview.
  */
 export { listen } from './server/listen.js';
+export { attach, type AttachOptions } from './server/attach.js';
 export { Server } from './server/server.js';
 export { Connection } from './server/connection.js';
+export type { CloseInfo } from './server/connection-config.js';
+export type { ServerCall } from './server/server-call.js';
 export type { ListenOptions, ErrorKind, UpgradeRequest } from './server/options.js';
 export { Storage } from './state/storage.js';
 export type { Path } from './state/path.js';

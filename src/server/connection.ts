@@ -1,22 +1,16 @@
 /**
- * One client connection on the server: requests in, responses,
- * notifications and state diffs out, over one {@link Transport}; with the
- * koa-juggler.v1 extension also hello/welcome, sessions, keyed requests,
- * one-way messages and streaming calls.
+ * One client connection on the server: wires the socket to a
+ * {@link Transport}, runs the connection's lifecycle, the koa-juggler.v1
+ * hello and session, and hands messages to its parts: requests to a
+ * {@link RequestDispatcher}, stream calls to {@link StreamCalls}, state to
+ * a {@link ConnectionState}.
  */
 import type { WebSocket, RawData } from 'ws';
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { JsonValue } from '../json.js';
-import {
-  EXTENSION_PROTOCOL,
-  parseClientMessage,
-  type ClientMessage,
-  type HelloMessage,
-  type RequestMessage,
-  type StreamOpenMessage,
-} from '../protocol/messages.js';
+import { EXTENSION_PROTOCOL, parseClientMessage, type ClientMessage, type HelloMessage } from '../protocol/messages.js';
+import type { StateSubscriber } from '../state/state-channel.js';
 import type { Storage } from '../state/storage.js';
-import type { StateChannel, StateSubscriber } from '../state/state-channel.js';
 import {
   CLOSE_INTERNAL_ERROR,
   CLOSE_NORMAL,
@@ -25,21 +19,18 @@ import {
   isApplicationCloseCode,
 } from '../transport/close-codes.js';
 import { Transport, type EncodedMessage } from '../transport/transport.js';
-import { encodeResponse, failureData, isJugglerError, toError } from './handler-result.js';
-import type { Outcome } from './keyed-results.js';
-import type { ErrorKind, ResolvedOptions, UpgradeRequest } from './options.js';
-import { RequestScheduler } from './request-scheduler.js';
-import { ServerCall } from './server-call.js';
+import type { CloseInfo, ConnectionConfig, ErrorKind, UpgradeRequest } from './connection-config.js';
+import { ConnectionState, type StateSources } from './connection-state.js';
+import { toError } from './handler-result.js';
+import { idInFlight, RequestDispatcher } from './request-dispatcher.js';
 import type { Session, SessionStore } from './sessions.js';
+import { StreamCalls, streamIdInUse } from './stream-calls.js';
 import { wsTransportSocket } from './ws-socket.js';
 
-/** What a connection needs from the server that made it. */
+/** What one connection gets from the server that made it. */
 export interface ConnectionContext {
-  options: ResolvedOptions;
-  /** The shared state's channel, or null when each connection (or session) has its own. */
-  sharedChannel: StateChannel | null;
-  /** Makes a channel for a connection's own Storage. */
-  newChannel(): StateChannel;
+  config: ConnectionConfig<Connection>;
+  state: StateSources;
   /** The extension's sessions (null when the extension is off). */
   sessions: SessionStore | null;
   user: string | null;
@@ -49,7 +40,13 @@ export interface ConnectionContext {
   onClosed(conn: Connection): void;
 }
 
-type Lifecycle = 'opening' | 'open' | 'closing' | 'closed';
+/**
+ * Where a connection is in its life. An extension connection starts at
+ * `'hello'` (nothing but a hello is accepted), a plain one at `'opening'`
+ * (onConnection running: requests and stream calls wait); `'ready'` runs
+ * them; `'closing'` has sent its close frame; `'closed'` is torn down.
+ */
+type Stage = 'hello' | 'opening' | 'ready' | 'closing' | 'closed';
 
 /** The error that flush() and notify() reject with once the connection is gone. */
 function closedError(): Error {
@@ -67,26 +64,26 @@ export class Connection implements StateSubscriber {
   readonly user: string | null;
   /** URL and headers of the upgrade request. */
   readonly request: UpgradeRequest;
-  /** Resolves once the connection is closed, however that happened. Never rejects. */
-  readonly closed: Promise<void>;
-  /** @internal whether koa-juggler.v1 was negotiated (its state messages carry versions) */
+  /**
+   * Resolves once the connection is closed, however that happened, with the
+   * first close frame sent or received (`{ code: 1006, reason: '' }` when the
+   * socket died without one). Never rejects.
+   */
+  readonly closed: Promise<CloseInfo>;
+  /** @internal whether koa-juggler.v1 was negotiated */
   readonly extension: boolean;
 
   readonly #ws: WebSocket;
-  readonly #readingPausedBy = { scheduler: false, sendQueue: false };
   readonly #ctx: ConnectionContext;
   readonly #transport: Transport;
-  readonly #scheduler: RequestScheduler;
-  #channel: StateChannel | null = null;
-  #ownsChannel = false;
+  readonly #requests: RequestDispatcher<Connection>;
+  readonly #streams: StreamCalls<Connection> | null;
+  readonly #state: ConnectionState;
+  #stage: Stage;
   #session: Session | null = null;
-  #calls: Map<number, ServerCall> | null = null;
-  #heldStreams: StreamOpenMessage[] = [];
   #helloTimer: ReturnType<typeof setTimeout> | null = null;
-  #lifecycle: Lifecycle = 'opening';
-  #ready = false;
-  #joined = false;
-  #resolveClosed!: () => void;
+  #sentClose: CloseInfo | null = null;
+  #resolveClosed!: (info: CloseInfo) => void;
 
   /** @internal created by the server */
   constructor(ws: WebSocket, ctx: ConnectionContext) {
@@ -96,38 +93,48 @@ export class Connection implements StateSubscriber {
     this.user = ctx.user;
     this.request = ctx.request;
     this.extension = ctx.sessions !== null && ws.protocol === EXTENSION_PROTOCOL;
+    this.#stage = this.extension ? 'hello' : 'opening';
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    const { options } = ctx;
-    this.#transport = new Transport(
-      wsTransportSocket(ws),
-      {
-        maxSegmentSize: options.maxSegmentSize,
-        maxMessageSize: options.maxMessageSize,
-        pingDelay: options.framing === 'plain' ? null : options.pingDelay,
-        pingTimeout: options.pingTimeout,
-        sendQueueSize: options.sendQueueSize,
-        framing: options.framing,
+    const { config } = ctx;
+    const isOpen = (): boolean => this.isOpen;
+    const transport = new Transport(wsTransportSocket(ws), config.transport, {
+      message: (text) => this.#onMessage(text),
+      lost: (reason) => this.#report(new Error(`connection lost: ${reason}`), 'socket'),
+      drain: () => {
+        // Called from a socket write callback: nothing may escape into ws.
+        try {
+          if (this.#joined) this.#state.drained();
+          this.#requests.drained();
+        } catch (err) {
+          this.#fail(toError(err));
+        }
       },
-      {
-        message: (text) => this.#onMessage(text),
-        lost: (reason) => this.#report(new Error(`connection lost: ${reason}`), 'socket'),
-        drain: () => {
-          if (this.#joined) this.#channel?.drained(this);
-          if (this.#readingPausedBy.sendQueue) this.#pauseReading('sendQueue', false);
-        },
-      },
-    );
-    this.#scheduler = new RequestScheduler({
-      parallel: options.parallelRequests,
-      maxInFlight: options.maxRequestsInFlight,
-      setPaused: (paused) => {
-        this.#pauseReading('scheduler', paused);
-        this.#transport.setPaused(paused);
-      },
-      onTaskError: (err) => this.#report(toError(err), 'handler'),
     });
+    this.#transport = transport;
+    const handlerError = (err: Error): void => this.#report(err, 'handler');
+    const internalError = (err: Error): void => this.#fail(err);
+    this.#requests = new RequestDispatcher<Connection>(config.requests, {
+      conn: this,
+      transport,
+      isOpen,
+      pauseSocket: (paused) => (paused ? ws.pause() : ws.resume()),
+      handlerError,
+      internalError,
+    });
+    this.#streams = this.extension
+      ? new StreamCalls<Connection>(config.streams, {
+          conn: this,
+          send: (message) => {
+            if (this.isOpen) transport.send(message);
+          },
+          isReady: () => this.#stage === 'ready',
+          handlerError,
+          internalError,
+        })
+      : null;
+    this.#state = new ConnectionState(this, ctx.state);
     ws.on('message', this.#onFrame);
-    ws.on('close', () => this.#teardown());
+    ws.on('close', this.#teardown);
     ws.on('error', (err: Error & { code?: string }) => {
       // ws closes by itself after these (1007 invalid UTF-8, 1009 too big, bad frames).
       this.#report(err, err.code?.startsWith('WS_ERR_') ? 'protocol' : 'socket');
@@ -140,15 +147,7 @@ export class Connection implements StateSubscriber {
    * @throws Error on an extension connection before its `hello` (no callback sees one then)
    */
   get state(): Storage {
-    if (this.#channel === null) {
-      if (this.extension) throw new Error('connection state is not ready before the client says hello');
-      // A plain connection's own state is made on first use: many applications never touch it,
-      // and a Storage with its sync channel costs about 2 KiB per connection. Made after the
-      // join point, it starts as null, so joining sends nothing and every set() goes out as a diff.
-      this.#channel = this.#ownChannel();
-      if (this.#joined && this.isOpen) this.#channel.join(this);
-    }
-    return this.#channel.storage;
+    return this.#state.storage(this.#joined);
   }
 
   /** The session id on a koa-juggler.v1 connection (to key the application's own data), else null. */
@@ -158,8 +157,10 @@ export class Connection implements StateSubscriber {
 
   /** Whether the connection is open (false once closing has begun). */
   get isOpen(): boolean {
-    return this.#lifecycle === 'open' || this.#lifecycle === 'opening';
+    return this.#stage !== 'closing' && this.#stage !== 'closed';
   }
+
+  // --- what the state channel calls on its subscriber (see connection-state.ts for the other side) ---
 
   /** @internal whether this connection's send queue is full (state diffs are held back) */
   get congested(): boolean {
@@ -168,8 +169,11 @@ export class Connection implements StateSubscriber {
 
   /** @internal sends one state message encoded once for many connections */
   sendEncoded(frames: EncodedMessage): void {
+    // A throw here reaches the channel's onError, which the server turns into a 1011 close.
     if (this.isOpen) this.#transport.sendEncoded(frames);
   }
+
+  // --- end of the subscriber block ---
 
   /**
    * Sends a notification. Waits while the send queue is full
@@ -177,6 +181,8 @@ export class Connection implements StateSubscriber {
    * @throws InvalidArgumentError when `name` is not a string
    * @throws TypeError when JSON cannot carry `data`
    * @throws Error when the connection is or becomes closed
+   * @example
+   * await conn.notify('alarm', { level: 2 });
    */
   async notify(name: string, data: JsonValue = null): Promise<void> {
     if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', name);
@@ -197,7 +203,7 @@ export class Connection implements StateSubscriber {
    */
   async flush(): Promise<void> {
     if (!this.isOpen) throw closedError();
-    if (this.#joined) this.#channel?.flush(this);
+    if (this.#joined) this.#state.flush();
   }
 
   /**
@@ -215,10 +221,11 @@ export class Connection implements StateSubscriber {
   /** @internal closes with any code (1001 on shutdown, 1002 on protocol errors, ...) */
   closeWith(code: number, reason: string): void {
     if (!this.isOpen) return;
-    this.#lifecycle = 'closing';
+    this.#stage = 'closing';
     this.#transport.close();
-    this.#scheduler.stop();
-    this.#ws.close(code, clampReason(reason));
+    this.#requests.stop();
+    this.#sentClose = { code, reason: clampReason(reason) };
+    this.#ws.close(code, this.#sentClose.reason);
   }
 
   /** @internal cuts the socket without a handshake (shutdown past its timeout) */
@@ -232,22 +239,21 @@ export class Connection implements StateSubscriber {
    */
   start(): void {
     if (!this.extension) {
-      // Without a shared state, the connection's own is made when first used (see `state`).
-      this.#channel = this.#ctx.sharedChannel;
-      void this.#setUp(false);
+      this.#state.useShared();
+      this.#setUp();
       return;
     }
-    // No hello within pingTimeout is a protocol error (PROTOCOL.md, "Hello").
+    // No hello within pingTimeout is a protocol error (docs/protocol.md, "Hello and welcome").
     this.#helloTimer = setTimeout(() => {
       this.#helloTimer = null;
       this.#protocolError(new ProtocolError('no hello within pingTimeout'));
-    }, this.#ctx.options.pingTimeout);
+    }, this.#ctx.config.helloTimeout);
     this.#helloTimer.unref();
   }
 
-  #ownChannel(): StateChannel {
-    this.#ownsChannel = true;
-    return this.#ctx.newChannel();
+  /** Whether the connection is a member of its state channel: an extension one from its welcome, a plain one once ready. */
+  get #joined(): boolean {
+    return this.#stage === 'ready' || (this.extension && this.#stage === 'opening');
   }
 
   #onHello(hello: HelloMessage): void {
@@ -256,21 +262,22 @@ export class Connection implements StateSubscriber {
     const sessions = this.#ctx.sessions!;
     const { session, resumed } = sessions.open(hello.session);
     this.#session = session;
-    this.#calls = new Map();
-    this.#channel = this.#ctx.sharedChannel ?? session.channel ?? this.#ownChannel();
-    this.#transport.send({
-      type: 'welcome',
-      session: sessions.token(session),
-      resumed,
-      streamWindow: this.#ctx.options.streamWindow,
-    });
+    this.#requests.keyed = session.keyed;
+    this.#stage = 'opening';
+    this.#state.useSession(session.channel);
+    this.#transport.send({ type: 'welcome', session: sessions.token(session), resumed, streamWindow: this.#ctx.config.streamWindow });
     // Resume right after welcome, whatever autoflushDelay is: nothing, one diff, or the whole value.
-    this.#join(hello.version);
-    void this.#setUp(true);
+    this.#state.join(hello.version);
+    this.#setUp();
   }
 
-  async #setUp(joined: boolean): Promise<void> {
-    const { onConnection } = this.#ctx.options;
+  /** Runs onConnection, then lets requests and calls run. */
+  #setUp(): void {
+    this.#connect().catch((err: unknown) => this.#fail(toError(err)));
+  }
+
+  async #connect(): Promise<void> {
+    const { onConnection } = this.#ctx.config;
     if (onConnection) {
       try {
         await onConnection(this);
@@ -280,204 +287,58 @@ export class Connection implements StateSubscriber {
         return;
       }
     }
-    if (!this.isOpen) return;
-    this.#lifecycle = 'open';
-    this.#ready = true;
-    // A plain connection joins after onConnection, so a per-connection state
-    // set there arrives whole as its first state message.
-    if (!joined) this.#join(null);
-    this.#scheduler.start();
-    const held = this.#heldStreams;
-    this.#heldStreams = [];
-    for (const open of held) this.#runStream(open);
+    this.#ready();
   }
 
-  #join(version: string | null): void {
-    this.#joined = true;
-    this.#channel?.join(this, version);
+  #ready(): void {
+    if (!this.isOpen) return;
+    this.#stage = 'ready';
+    // A plain connection joins after onConnection, so a per-connection state
+    // set there arrives whole as its first state message.
+    if (!this.extension) this.#state.join(null);
+    this.#requests.start();
+    this.#streams?.start();
   }
 
   readonly #onFrame = (data: RawData, isBinary: boolean): void => {
     if (!this.isOpen) return;
-    if (isBinary) {
-      this.#protocolError(new ProtocolError('binary frames are not supported', { closeCode: CLOSE_UNSUPPORTED_DATA }));
-      return;
-    }
-    const buffer = data as Buffer;
     try {
+      if (isBinary) throw new ProtocolError('binary frames are not supported', { closeCode: CLOSE_UNSUPPORTED_DATA });
+      const buffer = data as Buffer;
       this.#transport.receive(buffer.toString(), buffer.length);
     } catch (err) {
+      // Whatever the frame caused: a ProtocolError is the peer's fault, anything else is ours.
+      // Nothing is rethrown into ws's event emitter.
       if (err instanceof ProtocolError) this.#protocolError(err);
-      else throw err;
+      else this.#fail(toError(err));
     }
   };
 
+  /** @throws ProtocolError for an invalid or misplaced message (the caller closes) */
   #onMessage(text: string): void {
     if (!this.isOpen) return;
-    let message: ClientMessage;
-    try {
-      message = parseClientMessage(text, this.extension);
-      if (this.extension) this.#checkHelloOrder(message);
-    } catch (err) {
-      this.#protocolError(err as ProtocolError);
-      return;
-    }
+    const message = parseClientMessage(text, this.extension);
+    if (this.extension) this.#checkHelloOrder(message);
     switch (message.type) {
       case 'request':
-        return this.#onRequest(message);
+        if (this.#streams?.has(message.id)) throw idInFlight(message.id);
+        return this.#requests.request(message);
       case 'hello':
         return this.#onHello(message);
       case 'notify':
-        return this.#onClientNotify(message.name, message.data);
+        return this.#requests.notify(message.name, message.data);
       case 'stream-open':
-        return this.#onStreamOpen(message);
-      default: {
-        const call = this.#calls!.get(message.id);
-        // Messages for a call that is not open crossed its end in flight: ignored.
-        if (call === undefined) return;
-        try {
-          if (message.type === 'stream-data') call.receiveData(message.data);
-          else if (message.type === 'stream-end') call.receiveEnd();
-          else if (message.type === 'stream-credit') call.receiveCredit(message.n);
-          else call.abort('cancelled');
-        } catch (err) {
-          this.#protocolError(err as ProtocolError);
-        }
-      }
+        if (this.#requests.has(message.id)) throw streamIdInUse(message.id);
+        return this.#streams!.open(message);
+      default:
+        return this.#streams!.route(message);
     }
   }
 
   #checkHelloOrder(message: ClientMessage): void {
-    const helloed = this.#session !== null;
+    const helloed = this.#stage !== 'hello';
     if (message.type === 'hello' && helloed) throw new ProtocolError('hello sent twice');
     if (message.type !== 'hello' && !helloed) throw new ProtocolError(`the first message must be hello, not ${message.type}`);
-  }
-
-  #onRequest(request: RequestMessage): void {
-    if (this.#scheduler.has(request.id) || this.#calls?.has(request.id)) {
-      this.#protocolError(new ProtocolError(`request id ${request.id} is already in flight`));
-      return;
-    }
-    this.#scheduler.push({ id: request.id, run: () => this.#handle(request) });
-  }
-
-  #handle(request: RequestMessage): void | Promise<void> {
-    const { id, name, data, key } = request;
-    if (name === '') {
-      this.#respond(id, true, data);
-      return;
-    }
-    if (key !== undefined && this.#session !== null) {
-      const keyed = this.#session.keyed;
-      let outcome = keyed.get(key);
-      if (outcome === undefined) {
-        // The handler runs once per key; a keyed handler keeps running when its connection drops.
-        outcome = Promise.resolve(this.#invoke(name, data));
-        keyed.remember(key, outcome);
-      }
-      return outcome.then((o) => this.#respond(id, o.success, o.data));
-    }
-    const outcome = this.#invoke(name, data);
-    if (outcome instanceof Promise) return outcome.then((o) => this.#respond(id, o.success, o.data));
-    this.#respond(id, outcome.success, outcome.data);
-  }
-
-  /** Runs onRequest; plain values are answered synchronously (no promise per request on the fast path). */
-  #invoke(name: string, data: JsonValue): Outcome | Promise<Outcome> {
-    const { onRequest } = this.#ctx.options;
-    if (!onRequest) return { success: false, data: 'this server handles no requests (no onRequest)' };
-    let result: unknown;
-    try {
-      result = onRequest(this, name, data);
-    } catch (err) {
-      return this.#failed(err);
-    }
-    let thenable: boolean;
-    try {
-      thenable = result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function';
-    } catch (err) {
-      // A `then` getter that throws, or a revoked Proxy.
-      return this.#failed(err);
-    }
-    if (!thenable) return { success: true, data: result };
-    return Promise.resolve(result as PromiseLike<unknown>).then(
-      (value) => ({ success: true, data: value }),
-      (err) => this.#failed(err),
-    );
-  }
-
-  #failed(err: unknown): Outcome {
-    if (!isJugglerError(err)) this.#report(toError(err), 'handler');
-    return { success: false, data: failureData(err) };
-  }
-
-  #respond(id: number, success: boolean, data: unknown): void {
-    if (!this.isOpen) return;
-    this.#transport.sendText(encodeResponse(id, success, data));
-    // A peer that sends requests but does not read the answers: stop reading it until it does,
-    // or its answers would pile up here without bound. (The keepalive still runs: a peer that
-    // takes nothing for pingDelay + pingTimeout is dropped.)
-    if (this.#transport.congested && !this.#readingPausedBy.sendQueue) this.#pauseReading('sendQueue', true);
-  }
-
-  /** Reading from the socket stops while either reason holds (TCP backpressure on the peer). */
-  #pauseReading(reason: 'scheduler' | 'sendQueue', paused: boolean): void {
-    this.#readingPausedBy[reason] = paused;
-    if (this.#readingPausedBy.scheduler || this.#readingPausedBy.sendQueue) this.#ws.pause();
-    else this.#ws.resume();
-  }
-
-  #onClientNotify(name: string, data: JsonValue): void {
-    const { onNotify } = this.#ctx.options;
-    if (!onNotify) return;
-    // Ordered with requests when they run one at a time.
-    this.#scheduler.push({
-      id: null,
-      run: () => {
-        try {
-          const result = onNotify(this, name, data);
-          if (result instanceof Promise) return result.catch((err) => this.#report(toError(err), 'handler'));
-        } catch (err) {
-          this.#report(toError(err), 'handler');
-        }
-      },
-    });
-  }
-
-  #onStreamOpen(open: StreamOpenMessage): void {
-    if (this.#scheduler.has(open.id) || this.#calls!.has(open.id) || this.#heldStreams.some((h) => h.id === open.id)) {
-      this.#protocolError(new ProtocolError(`stream id ${open.id} is already in use`));
-      return;
-    }
-    if (this.#ready) this.#runStream(open);
-    else this.#heldStreams.push(open);
-  }
-
-  #runStream(open: StreamOpenMessage): void {
-    const { onStream, streamWindow, maxStreams } = this.#ctx.options;
-    const calls = this.#calls!;
-    if (!onStream || calls.size >= maxStreams) {
-      const why = onStream ? `too many open calls (at most ${maxStreams})` : 'this server handles no streams (no onStream)';
-      this.#transport.send({ type: 'stream-error', id: open.id, data: why });
-      return;
-    }
-    const call = new ServerCall(open.id, streamWindow, {
-      send: (message) => {
-        if (this.isOpen) this.#transport.send(message);
-      },
-      finished: (id) => calls.delete(id),
-    });
-    calls.set(open.id, call);
-    void (async () => {
-      try {
-        const value = await onStream(this, open.name, open.data, call);
-        await call.complete({ value });
-      } catch (err) {
-        if (call.signal.aborted) return;
-        if (!isJugglerError(err)) this.#report(toError(err), 'handler');
-        await call.complete({ error: failureData(err) });
-      }
-    })();
   }
 
   #protocolError(err: ProtocolError): void {
@@ -485,31 +346,48 @@ export class Connection implements StateSubscriber {
     this.closeWith(err.closeCode, err.message);
   }
 
+  /** A bug of ours: reported, and the connection closes with 1011 (never 1002: the peer did nothing wrong). */
+  #fail(err: Error, kind: ErrorKind = 'internal'): void {
+    this.#report(err, kind);
+    try {
+      this.closeWith(CLOSE_INTERNAL_ERROR, 'internal server error');
+    } catch {
+      // Closing itself failed: the socket must not stay open in an unknown state.
+      this.destroy();
+    }
+  }
+
   #report(err: Error, kind: ErrorKind): void {
     try {
-      this.#ctx.options.onError(err, { conn: this, kind });
+      this.#ctx.config.onError(err, { conn: this, kind });
     } catch {
       // An onError that throws must not take the connection or the server down.
     }
   }
 
-  #teardown(): void {
-    if (this.#lifecycle === 'closed') return;
-    this.#lifecycle = 'closed';
-    this.#ready = false;
+  /** The one teardown, on ws's `close` (with the close frame received, or 1006). */
+  readonly #teardown = (code: number, reason: Buffer): void => {
+    if (this.#stage === 'closed') return;
+    this.#stage = 'closed';
     if (this.#helloTimer !== null) clearTimeout(this.#helloTimer);
     this.#helloTimer = null;
     this.#transport.close();
-    this.#scheduler.stop();
+    this.#requests.stop();
     this.#ws.off('message', this.#onFrame);
-    if (this.#calls) for (const call of [...this.#calls.values()]) call.abort('connection closed');
-    this.#heldStreams = [];
-    if (this.#channel !== null) {
-      if (this.#joined) this.#channel.leave(this);
-      if (this.#ownsChannel) this.#channel.close();
+    // Each part is released even when another fails, so `closed` always resolves.
+    const steps = [
+      () => this.#streams?.abortAll(),
+      () => this.#state.leave(),
+      () => this.#session !== null && this.#ctx.sessions!.release(this.#session),
+      () => this.#ctx.onClosed(this),
+    ];
+    for (const step of steps) {
+      try {
+        step();
+      } catch (err) {
+        this.#report(toError(err), 'internal');
+      }
     }
-    if (this.#session !== null) this.#ctx.sessions!.release(this.#session);
-    this.#ctx.onClosed(this);
-    this.#resolveClosed();
-  }
+    this.#resolveClosed(this.#sentClose ?? { code, reason: reason.toString() });
+  };
 }

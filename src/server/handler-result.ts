@@ -1,7 +1,7 @@
 /**
  * Turns what a request handler returned or threw into the response's
- * `success` and `data` (API.md: JugglerError data, an Error's message,
- * String(v) for other throws, null for undefined). Nothing here throws,
+ * `success` and `data` (README, "Connections": JugglerError data, an
+ * Error's message, String(v) for other throws, null for undefined). Nothing here throws,
  * whatever the handler produced: a revoked Proxy breaks even `instanceof`,
  * and a getter can throw anything.
  */

@@ -1,5 +1,5 @@
 /**
- * Idempotent retry (PROTOCOL.md, "Idempotent retry"): per session, the
+ * Idempotent retry (docs/protocol.md, "Idempotent retry"): per session, the
  * outcome of each keyed request, so a repeat of the key gets the first
  * result (waiting for it while it runs) instead of running the handler
  * again. Bounded in count and age.
@@ -17,7 +17,7 @@ interface Entry {
   settledAt: number | null;
 }
 
-/** At least this many keys are remembered per session (PROTOCOL.md). */
+/** At least this many keys are remembered per session (docs/protocol.md, "Idempotent retry"). */
 export const MIN_REMEMBERED_KEYS = 1024;
 
 export class KeyedResults {
@@ -33,10 +33,6 @@ export class KeyedResults {
   constructor(ttl: number, maxKeys = MIN_REMEMBERED_KEYS) {
     this.#ttl = ttl;
     this.#maxKeys = maxKeys;
-  }
-
-  get size(): number {
-    return this.#entries.size;
   }
 
   /** The outcome of an earlier request with this key, if still remembered. */

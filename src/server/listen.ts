@@ -1,28 +1,12 @@
 /**
- * `listen()`: composes the Koa app (small middlewares), the HTTP or HTTPS
- * server and the WebSocket endpoint, and starts listening.
+ * `listen()`: a juggler server on an HTTP or HTTPS server of its own, which
+ * serves the Koa app's routes and listens on `host` and `port`.
  */
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import Koa from 'koa';
-import { WebSocketServer } from 'ws';
-import { EXTENSION_PROTOCOL } from '../protocol/messages.js';
-import { htpasswdAuthenticator } from './auth/authenticator.js';
-import { WWW_AUTHENTICATE } from './auth/challenge.js';
-import { loadHtpasswd } from './auth/htpasswd.js';
-import { isClientAbort } from './client-abort.js';
-import { clientBundle } from './middleware/client-bundle.js';
-import { requireAuth, type Authenticate } from './middleware/auth.js';
-import { indexRedirect } from './middleware/index-redirect.js';
-import { noCache } from './middleware/no-cache.js';
-import { staticFiles } from './middleware/static-files.js';
-import { wsPathAnswer } from './middleware/ws-path.js';
+import { mount } from './attach.js';
 import { resolveOptions, type ListenOptions } from './options.js';
-import { Server } from './server.js';
-
-// ws's payload cap counts one frame; ours counts a whole message. A frame
-// carries at most one message's bytes plus its one-character header.
-const HEADER_BYTES = 1;
+import type { Server } from './server.js';
 
 /**
  * Starts a juggler server.
@@ -38,65 +22,25 @@ const HEADER_BYTES = 1;
  *   },
  * });
  * @throws InvalidArgumentError for a bad option (the message names it)
- * @throws Error when the htpasswd file cannot be read or has a line in an unknown format
+ * @throws Error when the htpasswd file cannot be read or has a line in an unknown format, or the port is taken
  */
 export async function listen(options: ListenOptions = {}): Promise<Server> {
   const o = resolveOptions(options);
-
-  let authenticate: Authenticate | null = o.authenticate ?? null;
-  let challenge: string | null = null;
-  if (o.htpasswdFile !== null) {
-    authenticate = htpasswdAuthenticator(await loadHtpasswd(o.htpasswdFile)) as Authenticate;
-    challenge = WWW_AUTHENTICATE;
-  }
-
-  const app = new Koa();
-  // Koa reports a failed response stream twice (the pipe, then the finished response): one line each.
-  const reported = new WeakSet<Error>();
-  app.on('error', (err: Error & { status?: number; expose?: boolean }, ctx?: Koa.Context) => {
-    // As Koa's own handler: a client's mistake (a 404, a refused path) is answered, not reported,
-    // or anyone could flood the log with one line per request; nor is a client leaving mid-download.
-    if (err.status === 404 || err.expose || isClientAbort(err, ctx) || reported.has(err)) return;
-    reported.add(err);
-    o.onError(err, { conn: null, kind: 'http' });
-  });
-  if (o.noCache) app.use(noCache());
-  if (authenticate !== null) app.use(requireAuth(authenticate, challenge));
-  if (o.indexPath !== null) app.use(indexRedirect(o.indexPath));
-  app.use(wsPathAnswer(o.wsPath));
-  if (o.clientBundle) app.use(clientBundle());
-  for (const middleware of o.middleware) app.use(middleware);
-  if (o.staticDir !== null) app.use(staticFiles(o.staticDir));
-
-  const http = o.tls ? createHttpsServer(o.tls, app.callback()) : createHttpServer(app.callback());
-  const extensions = o.extensions;
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: o.maxMessageSize + HEADER_BYTES,
-    perMessageDeflate: false,
-    clientTracking: false,
-    // ws would select the first offered subprotocol; we select ours only when the extension is on.
-    handleProtocols: (protocols) => (extensions && protocols.has(EXTENSION_PROTOCOL) ? EXTENSION_PROTOCOL : false),
-  });
-  const server = new Server({
-    app,
-    http,
-    wss,
-    options: o,
-    guard: {
-      wsPath: o.wsPath,
-      originPolicy: { allowedOrigins: o.allowedOrigins, authenticated: authenticate !== null, secure: o.tls !== null },
-      maxConnections: o.maxConnections,
-      authenticate,
-      challenge,
-    },
-  });
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(o.port, o.host, () => {
-      http.off('error', reject);
-      resolve();
+  const http: HttpServer = o.tls ? createHttpsServer(o.tls) : createHttpServer();
+  const server = await mount(http, o, { ownsHttp: true, secure: o.tls !== null });
+  http.on('request', server.app.callback());
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(o.port, o.host, () => {
+        http.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    // The port was taken (or the host is not ours): release the session timer and channels made.
+    await server.close();
+    throw err;
+  }
   return server;
 }

@@ -8,19 +8,17 @@ import type Koa from 'koa';
 import { InvalidArgumentError } from '../errors.js';
 import type { JsonValue } from '../json.js';
 import { Storage } from '../state/storage.js';
+import type { ConnectionConfig, ErrorKind } from './connection-config.js';
 import type { Connection } from './connection.js';
 import type { ServerCall } from './server-call.js';
 import { PROCESS_SECRET } from './session-token.js';
 
-/** What kind of trouble {@link ListenOptions.onError} is told about. */
-export type ErrorKind = 'handler' | 'connection' | 'protocol' | 'socket' | 'http' | 'state';
+export type { ErrorKind, UpgradeRequest } from './connection-config.js';
 
-/** The upgrade request as a connection keeps it. */
-export interface UpgradeRequest {
-  url: string;
-  headers: IncomingMessage['headers'];
-}
-
+/**
+ * The options of {@link listen} (and of {@link attach}, which takes all of
+ * them but `host`, `port` and `tls`).
+ */
 export interface ListenOptions {
   /** Interface to listen on. @default '127.0.0.1' */
   host?: string;
@@ -79,7 +77,7 @@ export interface ListenOptions {
   /** Serve the browser client at /juggler-client.js. @default true */
   clientBundle?: boolean;
 
-  // --- the koa-juggler.v1 extension (PROTOCOL.md, "Extension") ---
+  // --- the koa-juggler.v1 extension (docs/protocol.md, "The extension koa-juggler.v1") ---
 
   /** Offer the koa-juggler.v1 extension to clients that ask for it; official clients never see it. @default true */
   extensions?: boolean;
@@ -140,6 +138,26 @@ export interface ResolvedOptions {
   historySize: number;
   streamWindow: number;
   maxStreams: number;
+}
+
+/** The part of the options a connection reads, built once per server. */
+export function connectionConfig(o: ResolvedOptions): ConnectionConfig<Connection> {
+  return {
+    transport: {
+      maxSegmentSize: o.maxSegmentSize,
+      maxMessageSize: o.maxMessageSize,
+      pingDelay: o.framing === 'plain' ? null : o.pingDelay,
+      pingTimeout: o.pingTimeout,
+      sendQueueSize: o.sendQueueSize,
+      framing: o.framing,
+    },
+    helloTimeout: o.pingTimeout,
+    streamWindow: o.streamWindow,
+    onConnection: o.onConnection ?? null,
+    onError: o.onError,
+    requests: { onRequest: o.onRequest ?? null, onNotify: o.onNotify ?? null, parallel: o.parallelRequests, maxInFlight: o.maxRequestsInFlight },
+    streams: { onStream: o.onStream ?? null, streamWindow: o.streamWindow, maxStreams: o.maxStreams },
+  };
 }
 
 function defaultOnError(err: Error, { conn, kind }: { conn: Connection | null; kind: ErrorKind }): void {

@@ -1,5 +1,5 @@
 /**
- * The Origin check on the upgrade (PROTOCOL.md, "Security of the upgrade").
+ * The Origin check on the upgrade (docs/protocol.md, "Security of the upgrade").
  * Browsers attach stored Basic credentials and cookies to a cross-site
  * WebSocket handshake, so without this a page on any site could ride on a
  * logged-in operator's browser.

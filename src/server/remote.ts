@@ -64,7 +64,7 @@ export function xForwardedFor(rawHeaders: readonly string[]): string | null {
 }
 
 /**
- * The remote address of an upgrade request (API.md, `conn.remote`).
+ * The remote address of an upgrade request (README, "Connections": `conn.remote`).
  * @param trustProxy read Forwarded / X-Forwarded-For (only safe behind a proxy that sets them)
  */
 export function remoteAddress(rawHeaders: readonly string[], socketAddress: string | undefined, trustProxy: boolean): string {

@@ -43,11 +43,6 @@ export class RequestScheduler {
     return this.#ids.has(id);
   }
 
-  /** Requests queued or running. */
-  get pending(): number {
-    return this.#running + this.#queue.length - this.#head;
-  }
-
   /** Queues a task, running it at once if there is room. The caller checked `has(id)` first. */
   push(task: Task): void {
     if (this.#stopped) return;

@@ -1,6 +1,7 @@
 /**
- * A listening juggler server: the HTTP(S) server, the WebSocket endpoint
- * and the open connections. Made by {@link listen}.
+ * A running juggler server: the WebSocket endpoint on an HTTP(S) server
+ * and the open connections. Made by {@link listen} (which owns its HTTP
+ * server) or {@link attach} (on the user's).
  */
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -8,22 +9,30 @@ import type Koa from 'koa';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { Storage } from '../state/storage.js';
 import { StateChannel } from '../state/state-channel.js';
-import { CLOSE_GOING_AWAY } from '../transport/close-codes.js';
+import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR } from '../transport/close-codes.js';
 import { messageEncoder } from '../transport/transport.js';
+import type { ConnectionConfig } from './connection-config.js';
+import type { StateSources } from './connection-state.js';
 import { Connection } from './connection.js';
 import { toError } from './handler-result.js';
-import type { ResolvedOptions } from './options.js';
+import { connectionConfig, type ResolvedOptions } from './options.js';
 import { remoteAddress } from './remote.js';
 import { SessionStore } from './sessions.js';
-import { guardUpgrade, type UpgradeGuardOptions } from './upgrade.js';
+import { guardUpgrade, isWsPath, type UpgradeGuardOptions } from './upgrade.js';
 
-/** @internal what listen() hands the server */
+/** @internal what listen() and attach() hand the server */
 export interface ServerParts {
   app: Koa;
   http: HttpServer;
   wss: WebSocketServer;
   options: ResolvedOptions;
   guard: Omit<UpgradeGuardOptions, 'load' | 'closing'>;
+  /**
+   * Whether the HTTP server is ours (listen()): then close() closes it and
+   * upgrades on other paths are refused with 404. Attached, they are left
+   * for the other upgrade listeners of the user's server.
+   */
+  ownsHttp: boolean;
 }
 
 /**
@@ -40,6 +49,8 @@ export class Server {
   readonly #http: HttpServer;
   readonly #wss: WebSocketServer;
   readonly #options: ResolvedOptions;
+  readonly #config: ConnectionConfig<Connection>;
+  readonly #ownsHttp: boolean;
   readonly #guard: UpgradeGuardOptions;
   readonly #connections = new Set<Connection>();
   readonly #upgrading = new Set<Duplex>();
@@ -47,14 +58,17 @@ export class Server {
   readonly #sessions: SessionStore | null;
   // One for every state channel: per connection-own state it would cost a closure each.
   #encode: ReturnType<typeof messageEncoder> | undefined;
+  readonly #stateSources: StateSources;
   #closing: Promise<void> | null = null;
 
-  /** @internal use {@link listen} */
+  /** @internal use {@link listen} or {@link attach} */
   constructor(parts: ServerParts) {
     this.app = parts.app;
     this.#http = parts.http;
     this.#wss = parts.wss;
     this.#options = parts.options;
+    this.#config = connectionConfig(parts.options);
+    this.#ownsHttp = parts.ownsHttp;
     this.#guard = {
       ...parts.guard,
       load: () => this.#connections.size + this.#upgrading.size,
@@ -62,6 +76,7 @@ export class Server {
     };
     const o = parts.options;
     this.#sharedChannel = o.state ? this.#newChannel(o.state) : null;
+    this.#stateSources = { sharedChannel: this.#sharedChannel, newChannel: () => this.#newChannel(new Storage()) };
     this.#sessions = o.extensions
       ? new SessionStore({
           secret: o.sessionSecret,
@@ -70,7 +85,7 @@ export class Server {
           newChannel: this.#sharedChannel ? null : () => this.#newChannel(new Storage()),
         })
       : null;
-    this.#http.on('upgrade', (req, socket, head) => void this.#onUpgrade(req, socket, head));
+    this.#http.on('upgrade', this.#upgradeListener);
   }
 
   /** The bound TCP port. */
@@ -88,7 +103,9 @@ export class Server {
    * Stops listening and closes every connection with 1001, destroying those
    * that have not finished closing within `shutdownTimeout`. Resolves when
    * all are closed and nothing (timer or socket) is left behind. Safe to
-   * call twice: the second call returns the same promise.
+   * call twice: the second call returns the same promise. A server made by
+   * {@link attach} leaves the HTTP server open and only removes its
+   * upgrade listener.
    */
   close(): Promise<void> {
     return (this.#closing ??= this.#shutdown());
@@ -100,8 +117,14 @@ export class Server {
   }
 
   async #shutdown(): Promise<void> {
-    const httpClosed = new Promise<void>((resolve) => this.#http.close(() => resolve()));
-    this.#http.closeIdleConnections();
+    const http = this.#http;
+    let httpClosed: Promise<void> = Promise.resolve();
+    if (this.#ownsHttp) {
+      httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeIdleConnections();
+    } else {
+      http.off('upgrade', this.#upgradeListener);
+    }
     for (const socket of this.#upgrading) socket.destroy();
     const connections = [...this.#connections];
     for (const conn of connections) conn.closeWith(CLOSE_GOING_AWAY, 'server shutting down');
@@ -116,7 +139,7 @@ export class Server {
     await all;
     this.#sessions?.close();
     this.#sharedChannel?.close();
-    this.#http.closeAllConnections();
+    if (this.#ownsHttp) http.closeAllConnections();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
     await httpClosed;
   }
@@ -127,10 +150,24 @@ export class Server {
       autoflushDelay,
       encode: (this.#encode ??= messageEncoder({ maxSegmentSize, framing })),
       historySize,
-      onError: (err, subscriber) =>
-        onError(toError(err), { conn: subscriber as Connection, kind: 'state' }),
+      onError: (err, subscriber) => {
+        // A state message that could not go out leaves that client behind for good: ours to close.
+        const conn = subscriber as Connection;
+        try {
+          onError(toError(err), { conn, kind: 'state' });
+        } catch {
+          // An onError that throws must not stop the fan-out to the other connections.
+        }
+        conn.closeWith(CLOSE_INTERNAL_ERROR, 'internal server error');
+      },
     });
   }
+
+  readonly #upgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // On the user's server, other paths belong to its other upgrade listeners.
+    if (!this.#ownsHttp && !isWsPath(req.url, this.#guard.wsPath)) return;
+    void this.#onUpgrade(req, socket, head);
+  };
 
   async #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     // A socket error before the upgrade completes must not become an uncaught exception.
@@ -154,16 +191,21 @@ export class Server {
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', onError);
-      this.#accept(ws, req, verdict.user);
+      try {
+        this.#accept(ws, req, verdict.user);
+      } catch (err) {
+        // A bug of ours while setting the connection up: 1011, never an exception inside ws.
+        this.#options.onError(toError(err), { conn: null, kind: 'internal' });
+        ws.close(CLOSE_INTERNAL_ERROR, 'internal server error');
+      }
     });
   }
 
   #accept(ws: WebSocket, req: IncomingMessage, user: string | null): void {
     const options = this.#options;
     const conn = new Connection(ws, {
-      options,
-      sharedChannel: this.#sharedChannel,
-      newChannel: () => this.#newChannel(new Storage()),
+      config: this.#config,
+      state: this.#stateSources,
       sessions: this.#sessions,
       user,
       remote: remoteAddress(req.rawHeaders, req.socket.remoteAddress, options.trustProxy),

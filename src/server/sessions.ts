@@ -1,5 +1,5 @@
 /**
- * Sessions of the koa-juggler.v1 extension (PROTOCOL.md, "Sessions"): what
+ * Sessions of the koa-juggler.v1 extension (docs/protocol.md, "Sessions"): what
  * outlives a connection so that a client coming back gets it again — the
  * per-connection state (when the server has no shared one) and the
  * idempotency cache. A session lives while it has a connection and for
@@ -39,11 +39,6 @@ export class SessionStore {
 
   constructor(options: SessionStoreOptions) {
     this.#options = options;
-  }
-
-  /** Sessions held (with or without a connection). */
-  get size(): number {
-    return this.#sessions.size;
   }
 
   /**

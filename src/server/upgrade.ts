@@ -26,14 +26,16 @@ export interface UpgradeGuardOptions {
 /** What the guard decided: go ahead as this user, or the refusal was already written. */
 export type GuardResult = { user: string | null } | null;
 
-function pathOf(url: string | undefined): string {
-  const q = (url ?? '/').indexOf('?');
-  return q === -1 ? url ?? '/' : url!.slice(0, q);
+/** Whether an upgrade request's URL (query string aside) is the WebSocket endpoint's path. */
+export function isWsPath(url: string | undefined, wsPath: string): boolean {
+  const target = url ?? '/';
+  const q = target.indexOf('?');
+  return (q === -1 ? target : target.slice(0, q)) === wsPath;
 }
 
 /** Checks one upgrade; on refusal answers on the raw socket and returns null. */
 export async function guardUpgrade(req: IncomingMessage, socket: Duplex, options: UpgradeGuardOptions): Promise<GuardResult> {
-  if (pathOf(req.url) !== options.wsPath) {
+  if (!isWsPath(req.url, options.wsPath)) {
     rejectUpgrade(socket, 404, {}, 'no WebSocket endpoint at this path\n');
     return null;
   }
