@@ -52,7 +52,9 @@ for (const { report, types } of ENTRIES) {
   } });
   const file = join(root, 'api', report + '.api.md');
   const text = readFileSync(file, 'utf8');
-  const undocumented = text.split('\n').filter((line) => line.includes('(undocumented)')).length;
+  // One warning line per export without TSDoc. `[ASYNC_DISPOSE]` (Symbol.asyncDispose where the
+  // runtime has it) is documented, but api-extractor cannot name that computed key: "__computed".
+  const undocumented = text.split('\n').filter((line) => line.includes('(ae-undocumented)') && !line.includes('"__computed"')).length;
   if (check && result.apiReportChanged) {
     console.error(`[api] ${file} is out of date: run \`npm run api\` and review the change`);
     failed = true;

@@ -16,7 +16,9 @@ import type { JsonValue } from './json.js';
  * throw new JugglerError({ reason: 'not allowed', field: 'speed' })
  */
 export class JugglerError extends Error {
+  /** Always `'JugglerError'`: tells the error apart after serialization or across realms. */
   override readonly name = 'JugglerError';
+  /** The stable code of this error class, for programs to test instead of the message. */
   readonly code = 'ERR_JUGGLER';
   /** The JSON value sent as (or received in) the failed response. */
   readonly data: JsonValue;
@@ -29,7 +31,9 @@ export class JugglerError extends Error {
 
 /** Invalid input on the wire. Closes the connection with {@link ProtocolError.closeCode}. */
 export class ProtocolError extends Error {
+  /** Always `'ProtocolError'`: tells the error apart after serialization or across realms. */
   override readonly name = 'ProtocolError';
+  /** A stable code naming what was wrong (e.g. `ERR_BAD_JSON`), for programs to test instead of the message. */
   readonly code: string;
   /** The WebSocket close code this error causes (1002 unless stated). */
   readonly closeCode: number;
@@ -47,7 +51,9 @@ export class ProtocolError extends Error {
  * which `reconnect()` retries; `cause` is what was thrown.
  */
 export class InternalError extends Error {
+  /** Always `'InternalError'`: tells the error apart after serialization or across realms. */
   override readonly name = 'InternalError';
+  /** The stable code of this error class, for programs to test instead of the message. */
   readonly code = 'ERR_INTERNAL';
   /** The WebSocket close code this error causes: 1011. */
   readonly closeCode = CLOSE_INTERNAL_ERROR;
@@ -60,12 +66,13 @@ export class InternalError extends Error {
 
 /** The connection was closed with a close frame (by either side) before the operation finished. */
 export class ConnectionClosedError extends Error {
+  /** Always `'ConnectionClosedError'`: tells the error apart after serialization or across realms. */
   override readonly name = 'ConnectionClosedError';
 
   constructor(
     /**
      * The WebSocket close code. Unlike the other errors, whose `code` is a
-     * stable string, this one's `code` is the close code (API.md names it so).
+     * stable string, this one's `code` is the close code (the public API names it so).
      */
     readonly code: number,
     /** The close reason, possibly empty. */
@@ -82,7 +89,9 @@ export class ConnectionClosedError extends Error {
 
 /** The connection dropped without a close handshake (network failure, ping timeout). */
 export class ConnectionLostError extends Error {
+  /** Always `'ConnectionLostError'`: tells the error apart after serialization or across realms. */
   override readonly name = 'ConnectionLostError';
+  /** The stable code of this error class, for programs to test instead of the message. */
   readonly code = 'ERR_CONNECTION_LOST';
 
   /** @param options.cause what made the connection unusable, when known */
@@ -105,7 +114,9 @@ export type ConnectFailure = 'refused' | 'http' | 'tls' | 'timeout' | 'aborted' 
  * all where the browser build runs: never worth another attempt).
  */
 export class ConnectError extends Error {
+  /** Always `'ConnectError'`: tells the error apart after serialization or across realms. */
   override readonly name = 'ConnectError';
+  /** The stable code of this error class, for programs to test instead of the message. */
   readonly code = 'ERR_CONNECT';
   /** How the attempt failed. */
   readonly kind: ConnectFailure;
@@ -128,7 +139,9 @@ export class ConnectError extends Error {
  * that decided it.
  */
 export class GaveUpError extends Error {
+  /** Always `'GaveUpError'`: tells the error apart after serialization or across realms. */
   override readonly name = 'GaveUpError';
+  /** The stable code of this error class, for programs to test instead of the message. */
   readonly code = 'ERR_GAVE_UP';
 
   constructor(message: string, options?: { cause?: unknown }) {
@@ -138,7 +151,9 @@ export class GaveUpError extends Error {
 
 /** A caller's `timeout` elapsed before the answer arrived. */
 export class TimeoutError extends Error {
+  /** Always `'TimeoutError'`: tells the error apart after serialization or across realms. */
   override readonly name = 'TimeoutError';
+  /** The stable code of this error class, for programs to test instead of the message. */
   readonly code = 'ERR_TIMEOUT';
 
   constructor(message = 'timed out') {
@@ -148,7 +163,9 @@ export class TimeoutError extends Error {
 
 /** A feature of the koa-juggler.v1 extension was used on a connection that did not negotiate it. */
 export class ExtensionUnavailableError extends Error {
+  /** Always `'ExtensionUnavailableError'`: tells the error apart after serialization or across realms. */
   override readonly name = 'ExtensionUnavailableError';
+  /** The stable code of this error class, for programs to test instead of the message. */
   readonly code = 'ERR_EXTENSION_UNAVAILABLE';
 
   constructor(feature: string) {
@@ -163,7 +180,9 @@ export class ExtensionUnavailableError extends Error {
  * (its reply was lost); when false it never will.
  */
 export class ClusterUnavailableError extends Error {
+  /** Always `'ClusterUnavailableError'`: tells the error apart after serialization or across realms. */
   override readonly name = 'ClusterUnavailableError';
+  /** The stable code of this error class, for programs to test instead of the message. */
   readonly code = 'ERR_CLUSTER_UNAVAILABLE';
   /** Whether the write had been sent to Redis (and so may still be applied). */
   readonly sent: boolean;
@@ -176,7 +195,9 @@ export class ClusterUnavailableError extends Error {
 
 /** A bad argument to the public API: a `TypeError` whose message names the argument. */
 export class InvalidArgumentError extends TypeError {
+  /** Always `'InvalidArgumentError'`: tells the error apart after serialization or across realms. */
   override readonly name = 'InvalidArgumentError';
+  /** The stable code of this error class, for programs to test instead of the message. */
   readonly code = 'ERR_INVALID_ARG';
   /** The argument (or option) that was wrong, e.g. `options.port`. */
   readonly argument: string;

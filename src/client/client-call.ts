@@ -188,6 +188,7 @@ export class ClientCall implements AsyncIterable<JsonValue> {
     this.#core.error('cancelled', cancelledError());
   }
 
+  /** The server's items in order, until its end; a cancelled call just finishes, a failed one throws. */
   [Symbol.asyncIterator](): AsyncIterator<JsonValue> {
     return {
       next: () => this.#next(),

@@ -7,7 +7,9 @@ import type { JsonValue } from '../json.js';
 
 /** HTTP Basic credentials sent on the WebSocket upgrade (Node only). */
 export interface BasicAuth {
+  /** The user name (no `:` allowed, as HTTP Basic cannot carry one). */
   username: string;
+  /** The password, sent on each upgrade and not kept by the client after it. */
   password: string;
 }
 

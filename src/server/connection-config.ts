@@ -18,7 +18,9 @@ export type ErrorKind = 'handler' | 'connection' | 'protocol' | 'socket' | 'http
 
 /** The upgrade request as a connection keeps it. */
 export interface UpgradeRequest {
+  /** The request target of the upgrade (path and query), as the client sent it. */
   url: string;
+  /** The upgrade's headers, without `Authorization` (credentials are not kept for the life of a connection). */
   headers: IncomingMessage['headers'];
 }
 
@@ -26,6 +28,7 @@ export interface UpgradeRequest {
 export interface CloseInfo {
   /** The close code: the first one sent or received; 1006 when the socket died without one. */
   code: number;
+  /** The reason text of that close frame; empty when there was none. */
   reason: string;
 }
 

@@ -9,7 +9,6 @@ import type { WebSocket, RawData } from 'ws';
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { JsonValue } from '../json.js';
 import { EXTENSION_PROTOCOL, parseClientMessage, type ClientMessage, type HelloMessage } from '../protocol/messages.js';
-import type { StateSubscriber } from '../state/state-channel.js';
 import type { Storage } from '../state/storage.js';
 import {
   CLOSE_INTERNAL_ERROR,
@@ -57,7 +56,10 @@ function closedError(): Error {
  * A client connected to the juggler endpoint. Created by the server; given
  * to `onConnection`, `onRequest` and the other callbacks.
  */
-export class Connection implements StateSubscriber {
+// What the state channel calls on it (StateSubscriber) is internal, so it is not declared with
+// `implements`: the published types would name an interface users never see. ConnectionState's
+// constructor checks the shape.
+export class Connection {
   /** The client's address: from Forwarded / X-Forwarded-For when trusted, else the socket's. */
   readonly remote: string;
   /** The authenticated user (htpasswd user name or what `authenticate` returned), else null. */

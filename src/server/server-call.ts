@@ -65,6 +65,7 @@ export class ServerCall implements AsyncIterable<JsonValue> {
     this.#core.end();
   }
 
+  /** The client's items in order, until it ends the call; granting credit as each one is taken. */
   [Symbol.asyncIterator](): AsyncIterator<JsonValue> {
     return {
       next: () => {

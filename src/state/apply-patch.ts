@@ -60,8 +60,10 @@ export function applyPatch(root: JsonValue, patch: unknown): JsonValue {
   } catch (err) {
     rollback(undo);
     if (err instanceof PatchFailure) throw new ProtocolError(`patch operation ${i} ${summary(patch[i])}: ${err.message}`);
-    // A value nested deeper than the stack allows (deep equal, deep clone).
-    throw new ProtocolError(`patch operation ${i} ${summary(patch[i])}: ${(err as Error).message}`);
+    // A value nested deeper than the stack allows (deep equal, deep clone) is the peer's doing;
+    // anything else is a bug of ours, which must not look like the peer's fault.
+    if (err instanceof RangeError) throw new ProtocolError(`patch operation ${i} ${summary(patch[i])}: ${err.message}`);
+    throw err;
   }
   return doc;
 }

@@ -37,7 +37,7 @@ export const DEFAULT_MAX_LOG_OPS = 100_000;
 /** Most UTF-16 units of paths and value texts kept by default (see {@link ChangeLogOptions.maxBytes}). */
 export const DEFAULT_MAX_LOG_BYTES = 32 * 1024 * 1024;
 
-/** Bounds of a {@link ChangeLog}. */
+/** Bounds of the change record a storage keeps for clients that lag behind (the `log` option of `new Storage()`). */
 export interface ChangeLogOptions {
   /**
    * Most records kept; beyond it the oldest are dropped.

@@ -56,8 +56,8 @@ export function checkPadding(nulls: number, depth: number): void {
  * `s.set('b', s.get('a'))` misuse, a silent desync otherwise). The
  * bookkeeping is a WeakSet entry per container, about a microsecond per
  * set() and garbage-collector work: worth it in development, where it
- * catches the mistake, not in production (NODE_ENV=production), as API.md
- * allows.
+ * catches the mistake, not in production (NODE_ENV=production), as README's "State"
+ * section says.
  */
 export const TRACK_OWNERSHIP = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NODE_ENV !== 'production';
 

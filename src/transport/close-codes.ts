@@ -1,4 +1,4 @@
-/** WebSocket close codes used by the juggler protocol (PROTOCOL.md, "Close codes"). */
+/** WebSocket close codes used by the juggler protocol (docs/protocol.md, "Close codes and HTTP answers"). */
 export const CLOSE_NORMAL = 1000;
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_PROTOCOL_ERROR = 1002;

@@ -1,5 +1,5 @@
 /**
- * Juggler segmented framing (PROTOCOL.md, "Transport"): pure functions, no
+ * Juggler segmented framing (docs/protocol.md, "Framing"): pure functions, no
  * I/O. A message is a JSON string cut into segments of at most
  * `maxSegmentSize` UTF-16 units, each prefixed by a one-character header.
  */
