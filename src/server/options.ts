@@ -64,7 +64,7 @@ export interface ListenOptions {
   pingTimeout?: number;
   /** `Cache-Control: no-cache` on every HTTP response. @default true */
   noCache?: boolean;
-  /** 'segmented' (juggler) or 'plain' (the seed-era protocol: bare JSON, no pings). @default 'segmented' */
+  /** 'segmented' (juggler) or 'plain', the legacy framing (the seed-era protocol: bare JSON, no pings; docs/protocol.md, "Framing"). "Plain connection" elsewhere means one without the extension. @default 'segmented' */
   framing?: 'segmented' | 'plain';
   /** Origins allowed to open the WebSocket. @default own origin only when authentication is on, else any */
   allowedOrigins?: readonly string[] | null;

@@ -37,7 +37,7 @@ export interface TransportOptions {
   pingTimeout: number;
   /** Messages handed to the socket and not yet written before writers should wait. */
   sendQueueSize: number;
-  /** 'segmented' (juggler) or 'plain' (seed-era: bare JSON, no headers, no pings). */
+  /** 'segmented' (juggler) or 'plain', the legacy framing (seed-era: bare JSON, no headers, no pings). */
   framing: 'segmented' | 'plain';
 }
 
@@ -58,7 +58,7 @@ export class Transport {
   readonly #options: TransportOptions;
   readonly #handlers: TransportHandlers;
   readonly #reassembler: Reassembler;
-  readonly #plain: boolean;
+  readonly #legacyFraming: boolean;
   readonly #queue: SendQueue;
   #closed = false;
   #lastRx = Date.now();
@@ -70,10 +70,10 @@ export class Transport {
     this.#socket = socket;
     this.#options = options;
     this.#handlers = handlers;
-    this.#plain = options.framing === 'plain';
+    this.#legacyFraming = options.framing === 'plain';
     this.#reassembler = new Reassembler(options.maxMessageSize);
     this.#queue = new SendQueue(socket, options.sendQueueSize, () => this.#handlers.drain?.());
-    if (!this.#plain && options.pingDelay !== null) this.#schedule(options.pingDelay);
+    if (!this.#legacyFraming && options.pingDelay !== null) this.#schedule(options.pingDelay);
   }
 
   /** Messages handed to the socket and not yet written. */
@@ -93,7 +93,7 @@ export class Transport {
    */
   receive(frame: string, byteLength?: number): void {
     this.#lastRx = Date.now();
-    if (this.#plain) {
+    if (this.#legacyFraming) {
       if (byteLength !== undefined && byteLength > this.#options.maxMessageSize) {
         // ws enforces the cap from the frame header already; this covers sockets that do not.
         this.#reassembler.push('0' + frame, byteLength + 1);
@@ -122,7 +122,7 @@ export class Transport {
   /** Sends one message given as JSON text. */
   sendText(text: string): void {
     if (this.#closed) return;
-    if (this.#plain) {
+    if (this.#legacyFraming) {
       this.#queue.send(text);
       return;
     }
