@@ -96,22 +96,7 @@ describe('koa-juggler.v1 negotiation (client)', () => {
     });
 
     it('keeps reconnect() working as a plain juggler client, state reset to null on each connection', async () => {
-      let n = 0;
-      const server = await startRawServer({
-        onConnection: (conn) => {
-          conn.sendState([{ op: 'replace', path: '', value: { run: ++n } }]);
-          if (n === 1) setTimeout(() => conn.close(4000, 'again'), 50);
-        },
-      });
-      const states: JsonValue[] = [];
-      const live = reconnectTo(server.url, { backoff: { initial: 10, max: 20, jitter: 0 } });
-      live.onChange((state) => states.push(structuredClone(state)));
-      await waitFor(() => states.length === 3, 'two connections');
-      assert.deepEqual(states, [{ run: 1 }, null, { run: 2 }]);
-      assert.equal(live.session, null);
-      assert.equal(live.version, null);
-      await assert.rejects(live.notify('n', 1), ExtensionUnavailableError);
-      assert.deepEqual(server.upgrades.map(offered), [V1, undefined, undefined]);
+      await reconnectsAsPlain(null, [V1, undefined, undefined]);
     });
 
     it('does not retry a failure that is not about the subprotocol', async () => {
@@ -248,22 +233,33 @@ describe('koa-juggler.v1 negotiation (client)', () => {
     });
 
     it('keeps reconnect() working on such a server, as a plain client', async () => {
-      let n = 0;
-      const server = await startRawServer({
-        protocol: V1,
-        onConnection: (conn) => {
-          conn.sendState([{ op: 'replace', path: '', value: { run: ++n } }]);
-          if (n === 1) setTimeout(() => conn.close(4000, 'again'), 50);
-        },
-      });
-      const states: JsonValue[] = [];
-      const live = reconnectTo(server.url, { backoff: { initial: 10, max: 20, jitter: 0 } });
-      live.onChange((state) => states.push(structuredClone(state)));
-      await waitFor(() => states.length === 3, 'two connections');
-      assert.deepEqual(states, [{ run: 1 }, null, { run: 2 }]);
-      assert.equal(live.session, null);
-      await assert.rejects(live.notify('n', 1), ExtensionUnavailableError);
-      assert.deepEqual(server.upgrades.map(offered), [V1, undefined]);
+      await reconnectsAsPlain(V1, [V1, undefined]);
     });
   });
 });
+
+/**
+ * A reconnecting client on a plain juggler server that selects `protocol`
+ * when offered, closed once after its first state: it runs as a plain
+ * client, state reset to null between connections; `offers` are the
+ * subprotocols each upgrade offered.
+ */
+async function reconnectsAsPlain(protocol: string | null, offers: unknown[]): Promise<void> {
+  let n = 0;
+  const server = await startRawServer({
+    protocol,
+    onConnection: (conn) => {
+      conn.sendState([{ op: 'replace', path: '', value: { run: ++n } }]);
+      if (n === 1) setTimeout(() => conn.close(4000, 'again'), 50);
+    },
+  });
+  const states: JsonValue[] = [];
+  const live = reconnectTo(server.url, { backoff: { initial: 10, max: 20, jitter: 0 } });
+  live.onChange((state) => states.push(structuredClone(state)));
+  await waitFor(() => states.length === 3, 'two connections');
+  assert.deepEqual(states, [{ run: 1 }, null, { run: 2 }]);
+  assert.equal(live.session, null);
+  assert.equal(live.version, null);
+  await assert.rejects(live.notify('n', 1), ExtensionUnavailableError);
+  assert.deepEqual(server.upgrades.map(offered), offers);
+}

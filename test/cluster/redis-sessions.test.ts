@@ -21,6 +21,21 @@ import { freshName, openStore, rawClient } from './store-helpers.js';
 const SECRET = 'a-secret-shared-by-the-nodes-0123';
 const CHILD = fileURLToPath(new URL('../fixtures/session-node-child.ts', import.meta.url));
 
+/** A handler that counts its runs and answers `result` once the test opens its gate. */
+function gated(result: JsonValue) {
+  const gate = deferred();
+  const job = {
+    runs: 0,
+    open: () => gate.resolve(),
+    onRequest: async () => {
+      job.runs += 1;
+      await gate.promise;
+      return result;
+    },
+  };
+  return job;
+}
+
 describe('sessions and keyed requests across nodes (Redis)', function () {
   this.timeout(30_000);
   let redis: RedisServer;
@@ -83,50 +98,38 @@ describe('sessions and keyed requests across nodes (Redis)', function () {
 
   it('makes a repeat on another node wait while the key runs, and answers both with the one result', async () => {
     const name = freshName();
-    let runs = 0;
-    const gate = deferred();
-    const onRequest = async () => {
-      runs += 1;
-      await gate.promise;
-      return 'done';
-    };
-    const a = await node(name, { onRequest, parallelRequests: true });
-    const b = await node(name, { onRequest, parallelRequests: true });
+    const job = gated('done');
+    const a = await node(name, { onRequest: job.onRequest, parallelRequests: true });
+    const b = await node(name, { onRequest: job.onRequest, parallelRequests: true });
     const first = await client(a.url);
     const running = first.send('job', null, { key: 'k' });
-    await waitFor(() => runs === 1, 'the handler to start');
+    await waitFor(() => job.runs === 1, 'the handler to start');
     const second = await client(b.url, first.session);
     let repeated = false;
     const repeat = second.send('job', null, { key: 'k' }).then((v) => ((repeated = true), v));
     // Longer than a lease: the running node renews it, so the repeat keeps waiting.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.equal(repeated, false);
-    gate.resolve();
+    job.open();
     assert.deepEqual(await Promise.all([running, repeat]), ['done', 'done']);
-    assert.equal(runs, 1);
+    assert.equal(job.runs, 1);
   });
 
   it('gives the repeat the result when the first connection was cut while the handler ran', async () => {
     const name = freshName();
-    let runs = 0;
-    const gate = deferred();
-    const onRequest = async () => {
-      runs += 1;
-      await gate.promise;
-      return { paid: runs };
-    };
-    const a = await node(name, { onRequest });
-    const b = await node(name, { onRequest });
+    const pay = gated({ paid: 1 });
+    const a = await node(name, { onRequest: pay.onRequest });
+    const b = await node(name, { onRequest: pay.onRequest });
     const first = await client(a.url);
     const lost = first.send('pay', null, { key: 'cut' }).catch((err: unknown) => err);
-    await waitFor(() => runs === 1, 'the handler to start');
+    await waitFor(() => pay.runs === 1, 'the handler to start');
     for (const conn of a.connections) conn.destroy();
     assert.ok((await lost) instanceof Error);
-    gate.resolve();
+    pay.open();
     const second = await client(b.url, first.session);
     assert.equal(second.resumed, true);
     assert.deepEqual(await second.send('pay', null, { key: 'cut' }), { paid: 1 });
-    assert.equal(runs, 1);
+    assert.equal(pay.runs, 1);
   });
 
   it('answers outcome-unknown, within the bound, when the node running the key is killed (and never runs it twice)', async () => {
