@@ -113,8 +113,9 @@ export class Client {
     (err) => this.#report(err),
   );
   readonly #remote = new RemoteState((listener, state, diff) => this.#call(listener, state, diff));
-  // Whether koa-juggler.v1 was negotiated (the server selected the subprotocol).
-  readonly #extension: boolean;
+  // Whether koa-juggler.v1 is spoken: the server selected the subprotocol and
+  // did not then speak plain juggler on it (see #fallBack).
+  #extension: boolean;
   #welcome: WelcomeMessage | null = null;
   // Messages after `welcome`, held until the task after connect() resolved (null: not holding).
   #held: ServerMessage[] | null = null;
@@ -211,7 +212,11 @@ export class Client {
     return this.#error;
   }
 
-  /** Whether the server selected the koa-juggler.v1 extension for this connection. */
+  /**
+   * Whether this connection speaks the koa-juggler.v1 extension: the server
+   * selected it and answered `hello` with `welcome` (a server that selects
+   * it and then speaks plain juggler makes this false).
+   */
   get extension(): boolean {
     return this.#extension;
   }
@@ -439,7 +444,7 @@ export class Client {
     }
     if (this.#extension && this.#welcome === null) {
       if (message.type !== 'welcome') {
-        this.#fault(new ProtocolError(`the server's first message must be welcome, not ${message.type}`));
+        this.#fallBack(text, message.type);
         return;
       }
       this.#onWelcome(message);
@@ -453,6 +458,32 @@ export class Client {
     this.#welcome = welcome;
     this.#calls.start(welcome.streamWindow);
     // What follows welcome waits for the task after connect() resolved (see onChange).
+    setTimeout(() => this.#release(), 0);
+    this.#settleReady?.();
+    if (this.#onReady) this.#call(this.#onReady, this);
+  }
+
+  /**
+   * The server selected koa-juggler.v1 but its first message is not
+   * `welcome`: it does not speak the extension (ws's default
+   * `handleProtocols` echoes the first offer, so a hand-written Node
+   * juggler server does this). Go on as a plain connection, starting with
+   * that message, read again under plain juggler's rules; a message plain
+   * juggler does not know either is the server's fault.
+   */
+  #fallBack(text: string, type: string): void {
+    let message: ServerMessage;
+    try {
+      message = parseServerMessage(text, false);
+    } catch {
+      this.#fault(new ProtocolError(`the server's first message must be welcome, not ${type}`));
+      return;
+    }
+    this.#extension = false;
+    // What it resumed from names nothing on a plain server, which starts from the whole value.
+    this.#remote.reset();
+    this.#held = [message];
+    // As on any plain connection, nothing is handled before the task after connect() resolved.
     setTimeout(() => this.#release(), 0);
     this.#settleReady?.();
     if (this.#onReady) this.#call(this.#onReady, this);

@@ -80,6 +80,8 @@ export async function openClient(
     const socket = await openNegotiating(platform, url, options, controller.signal);
     const client = new Client(url, socket, options, onReady);
     await untilReady(client, url, controller.signal);
+    // Selected koa-juggler.v1 without speaking it: plain from now on, as a server that selects nothing.
+    if (socket.protocol === EXTENSION_PROTOCOL && !client.extension) rememberPlain(url);
     return client;
   } finally {
     clearTimeout(timer);

@@ -47,6 +47,12 @@ export class RemoteState {
     this.#version = version;
   }
 
+  /** Back to null without a version, as a plain connection starts (the connection turned out plain). */
+  reset(): void {
+    this.#value = null;
+    this.#version = null;
+  }
+
   /**
    * Registers a listener (the same function twice is two registrations).
    * @returns a function that unregisters it

@@ -19,7 +19,7 @@ if t < last then t = last end
 `;
 
 /** A script called as `client.name(keys, args)`, its reply passed on as Redis sent it. */
-function script(numberOfKeys: number, text: string) {
+export function script(numberOfKeys: number, text: string) {
   return defineScript({
     NUMBER_OF_KEYS: numberOfKeys,
     SCRIPT: text,

@@ -16,6 +16,10 @@
 import { EventEmitter } from 'node:events';
 import { createClient } from 'redis';
 import { SCRIPTS } from './lua-scripts.js';
+import { SESSION_SCRIPTS } from './session-scripts.js';
+
+/** Every script a link loads: the log's and the sessions'. */
+const ALL_SCRIPTS = { ...SCRIPTS, ...SESSION_SCRIPTS };
 
 /** Which of a node's three connections this is. */
 export type LinkRole = 'commands' | 'reader' | 'control';
@@ -70,7 +74,7 @@ function makeClient(url: string, watchdog: number, ping: boolean, started: () =>
   return createClient({
     url,
     RESP: 2,
-    scripts: SCRIPTS,
+    scripts: ALL_SCRIPTS,
     // Commands fail at once while disconnected: the callers keep their own
     // ordered queues, and node-redis's offline queue would send queued
     // commands ahead of the ones they retry.
@@ -216,7 +220,7 @@ export class RedisLink extends EventEmitter<RedisLinkEvents> {
       // Loaded on every connect: a restarted Redis has no scripts, and
       // pipelined EVALSHAs failing with NOSCRIPT would be retried one by
       // one, out of order with those that found the script loaded meanwhile.
-      Promise.all(Object.values(SCRIPTS).map((script) => client.scriptLoad(script.SCRIPT))).then(
+      Promise.all(Object.values(ALL_SCRIPTS).map((script) => client.scriptLoad(script.SCRIPT))).then(
         () => {
           if (client !== this.#client || !client.isReady) return;
           this.#loaded = client;

@@ -22,7 +22,7 @@ import type { CloseInfo, ConnectionConfig, ErrorKind, UpgradeRequest } from './c
 import { ConnectionState, type StateSources } from './connection-state.js';
 import { toError } from './handler-result.js';
 import { idInFlight, RequestDispatcher } from './request-dispatcher.js';
-import type { Session, SessionStore } from './sessions.js';
+import type { OpenedSession, SessionHandle, Sessions } from './session-backend.js';
 import { StreamCalls, streamIdInUse } from './stream-calls.js';
 import { wsTransportSocket } from './ws-socket.js';
 
@@ -31,7 +31,7 @@ export interface ConnectionContext {
   config: ConnectionConfig<Connection>;
   state: StateSources;
   /** The extension's sessions (null when the extension is off). */
-  sessions: SessionStore | null;
+  sessions: Sessions | null;
   user: string | null;
   remote: string;
   request: UpgradeRequest;
@@ -82,7 +82,9 @@ export class Connection {
   readonly #streams: StreamCalls<Connection> | null;
   readonly #state: ConnectionState;
   #stage: Stage;
-  #session: Session | null = null;
+  #session: SessionHandle | null = null;
+  // Set at hello: a store in Redis answers it later, and what follows hello waits meanwhile.
+  #helloSeen = false;
   #helloTimer: ReturnType<typeof setTimeout> | null = null;
   #sentClose: CloseInfo | null = null;
   #resolveClosed!: (info: CloseInfo) => void;
@@ -261,8 +263,16 @@ export class Connection {
   #onHello(hello: HelloMessage): void {
     if (this.#helloTimer !== null) clearTimeout(this.#helloTimer);
     this.#helloTimer = null;
+    this.#helloSeen = true;
+    const opened = this.#ctx.sessions!.open(hello.session);
+    if (opened instanceof Promise) opened.then((o) => this.#welcome(o, hello), (err: unknown) => this.#fail(toError(err)));
+    else this.#welcome(opened, hello);
+  }
+
+  #welcome({ session, resumed }: OpenedSession, hello: HelloMessage): void {
     const sessions = this.#ctx.sessions!;
-    const { session, resumed } = sessions.open(hello.session);
+    // Closed while a store in Redis looked the session up: nothing holds it here.
+    if (!this.isOpen) return sessions.release(session);
     this.#session = session;
     this.#requests.keyed = session.keyed;
     this.#stage = 'opening';
@@ -338,7 +348,7 @@ export class Connection {
   }
 
   #checkHelloOrder(message: ClientMessage): void {
-    const helloed = this.#stage !== 'hello';
+    const helloed = this.#helloSeen;
     if (message.type === 'hello' && helloed) throw new ProtocolError('hello sent twice');
     if (message.type !== 'hello' && !helloed) throw new ProtocolError(`the first message must be hello, not ${message.type}`);
   }

@@ -4,6 +4,7 @@
  * result (waiting for it while it runs) instead of running the handler
  * again. Bounded in count and age.
  */
+import type { KeyedOutcomes } from './session-backend.js';
 
 /** What a request came to: the `success` and `data` of its response. */
 export interface Outcome {
@@ -20,7 +21,14 @@ interface Entry {
 /** At least this many keys are remembered per session (docs/protocol.md, "Idempotent retry"). */
 export const MIN_REMEMBERED_KEYS = 1024;
 
-export class KeyedResults {
+/**
+ * One session's keyed outcomes in memory ({@link KeyedOutcomes} of the
+ * in-memory session store).
+ *
+ * @example
+ * const outcome = await keyed.once('r-8f2c', () => run(request));
+ */
+export class KeyedResults implements KeyedOutcomes {
   readonly #entries = new Map<string, Entry>();
   readonly #maxKeys: number;
   readonly #ttl: number;
@@ -33,6 +41,16 @@ export class KeyedResults {
   constructor(ttl: number, maxKeys = MIN_REMEMBERED_KEYS) {
     this.#ttl = ttl;
     this.#maxKeys = maxKeys;
+  }
+
+  /** See {@link KeyedOutcomes.once}: the remembered outcome, or `run()`'s, remembered. */
+  once(key: string, run: () => Outcome | Promise<Outcome>): Promise<Outcome> {
+    let outcome = this.get(key);
+    if (outcome === undefined) {
+      outcome = Promise.resolve(run());
+      this.remember(key, outcome);
+    }
+    return outcome;
   }
 
   /** The outcome of an earlier request with this key, if still remembered. */

@@ -11,6 +11,7 @@ import { Storage } from '../state/storage.js';
 import type { ConnectionConfig, ErrorKind } from './connection-config.js';
 import type { Connection } from './connection.js';
 import type { ServerCall } from './server-call.js';
+import type { SessionBackend } from './session-backend.js';
 import { PROCESS_SECRET } from './session-token.js';
 
 export type { ErrorKind, UpgradeRequest } from './connection-config.js';
@@ -91,6 +92,8 @@ export interface ListenOptions {
   sessionTimeout?: number;
   /** Sessions held without a connection; beyond it the oldest go first. @default 10000 */
   maxSessions?: number;
+  /** @internal where sessions and keyed results live (a cluster's Redis); in memory when absent */
+  sessionBackend?: SessionBackend | null;
   /** State versions kept per Storage for resume. @default 64 */
   historySize?: number;
   /** Stream items each side may send before the receiver grants more. @default 64 */
@@ -135,6 +138,7 @@ export interface ResolvedOptions {
   sessionSecret: string | Buffer;
   sessionTimeout: number;
   maxSessions: number;
+  sessionBackend: SessionBackend | null;
   historySize: number;
   streamWindow: number;
   maxStreams: number;
@@ -170,7 +174,7 @@ const KNOWN = new Set<string>([
   'authenticate', 'tls', 'autoflushDelay', 'shutdownTimeout', 'state', 'parallelRequests', 'middleware',
   'sendQueueSize', 'maxSegmentSize', 'maxMessageSize', 'pingDelay', 'pingTimeout', 'noCache', 'framing',
   'allowedOrigins', 'trustProxy', 'maxConnections', 'maxRequestsInFlight', 'clientBundle',
-  'extensions', 'onNotify', 'onStream', 'sessionSecret', 'sessionTimeout', 'maxSessions', 'historySize',
+  'extensions', 'onNotify', 'onStream', 'sessionSecret', 'sessionTimeout', 'maxSessions', 'sessionBackend', 'historySize',
   'streamWindow', 'maxStreams',
 ]);
 
@@ -278,6 +282,7 @@ export function resolveOptions(options: ListenOptions): ResolvedOptions {
     }) ?? PROCESS_SECRET,
     sessionTimeout: opt('sessionTimeout', 60000, int(0)),
     maxSessions: opt('maxSessions', 10000, int(0)),
+    sessionBackend: nullable('sessionBackend', null, fn),
     historySize: opt('historySize', 64, int(0)),
     streamWindow: opt('streamWindow', 64, int(1, 1 << 20)),
     maxStreams: opt('maxStreams', 64, int(1)),

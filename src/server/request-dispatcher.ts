@@ -2,7 +2,7 @@
  * A connection's requests and one-way messages: scheduled through a
  * {@link RequestScheduler}, handed to `onRequest` / `onNotify`, answered on
  * the transport; keyed requests (docs/protocol.md, "Idempotent retry") go
- * through the session's {@link KeyedResults}. Reading from the socket is
+ * through the session's {@link KeyedOutcomes}. Reading from the socket is
  * paused while too many requests wait or while the peer does not read its
  * answers, so a client that pipelines without end meets TCP backpressure.
  */
@@ -11,8 +11,9 @@ import type { JsonValue } from '../json.js';
 import type { RequestMessage } from '../protocol/messages.js';
 import type { Transport } from '../transport/transport.js';
 import { encodeResponse, failureData, isJugglerError, toError } from './handler-result.js';
-import type { KeyedResults, Outcome } from './keyed-results.js';
+import type { Outcome } from './keyed-results.js';
 import { RequestScheduler } from './request-scheduler.js';
+import type { KeyedOutcomes } from './session-backend.js';
 
 /** The protocol error for a request id that a running request or stream call already uses. */
 export function idInFlight(id: number): ProtocolError {
@@ -57,7 +58,7 @@ export class RequestDispatcher<C> {
   readonly #scheduler: RequestScheduler;
   readonly #pausedBy = { scheduler: false, sendQueue: false };
   /** The session's results of keyed requests (extension connections, after `hello`). */
-  keyed: KeyedResults | null = null;
+  keyed: KeyedOutcomes | null = null;
 
   constructor(config: DispatcherConfig<C>, link: DispatcherLink<C>) {
     this.#config = config;
@@ -127,14 +128,8 @@ export class RequestDispatcher<C> {
       return;
     }
     if (key !== undefined && this.keyed !== null) {
-      const keyed = this.keyed;
-      let outcome = keyed.get(key);
-      if (outcome === undefined) {
-        // The handler runs once per key; a keyed handler keeps running when its connection drops.
-        outcome = Promise.resolve(this.#invoke(name, data));
-        keyed.remember(key, outcome);
-      }
-      return outcome.then((o) => this.#respond(id, o.success, o.data));
+      // The handler runs once per key; a keyed handler keeps running when its connection drops.
+      return this.keyed.once(key, () => this.#invoke(name, data)).then((o) => this.#respond(id, o.success, o.data));
     }
     const outcome = this.#invoke(name, data);
     if (outcome instanceof Promise) return outcome.then((o) => this.#respond(id, o.success, o.data));

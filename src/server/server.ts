@@ -17,7 +17,8 @@ import { Connection } from './connection.js';
 import { toError } from './handler-result.js';
 import { connectionConfig, type ResolvedOptions } from './options.js';
 import { remoteAddress } from './remote.js';
-import { SessionStore } from './sessions.js';
+import type { Sessions } from './session-backend.js';
+import { memorySessions } from './sessions.js';
 import { guardUpgrade, isWsPath, type UpgradeGuardOptions } from './upgrade.js';
 
 /** @internal what listen() and attach() hand the server */
@@ -55,7 +56,7 @@ export class Server {
   readonly #connections = new Set<Connection>();
   readonly #upgrading = new Set<Duplex>();
   readonly #sharedChannel: StateChannel | null;
-  readonly #sessions: SessionStore | null;
+  readonly #sessions: Sessions | null;
   // One for every state channel: per connection-own state it would cost a closure each.
   #encode: ReturnType<typeof messageEncoder> | undefined;
   readonly #stateSources: StateSources;
@@ -78,7 +79,7 @@ export class Server {
     this.#sharedChannel = o.state ? this.#newChannel(o.state) : null;
     this.#stateSources = { sharedChannel: this.#sharedChannel, newChannel: () => this.#newChannel(new Storage()) };
     this.#sessions = o.extensions
-      ? new SessionStore({
+      ? (o.sessionBackend ?? memorySessions)({
           secret: o.sessionSecret,
           sessionTimeout: o.sessionTimeout,
           maxSessions: o.maxSessions,

@@ -8,10 +8,11 @@
  */
 import { StateChannel } from '../state/state-channel.js';
 import { KeyedResults } from './keyed-results.js';
+import type { OpenedSession, SessionBackend, SessionBackendOptions, SessionHandle, Sessions } from './session-backend.js';
 import { issueToken, newSessionId, verifyToken } from './session-token.js';
 
-/** One session: shared by all its live connections. */
-export interface Session {
+/** One session in memory: shared by all its live connections. */
+export interface Session extends SessionHandle {
   readonly id: string;
   /** The session's own state channel, when the server has no shared state. */
   readonly channel: StateChannel | null;
@@ -22,15 +23,18 @@ export interface Session {
   idleSince: number;
 }
 
-export interface SessionStoreOptions {
-  secret: Buffer | string;
-  sessionTimeout: number;
-  maxSessions: number;
-  /** Makes the per-session state channel, or null when the server's state is shared. */
-  newChannel: (() => StateChannel) | null;
-}
+/** The options of a {@link SessionStore}. */
+export type SessionStoreOptions = SessionBackendOptions;
 
-export class SessionStore {
+/**
+ * The one process's sessions, in memory: synchronous, so a `hello` is
+ * answered in the same turn.
+ *
+ * @example
+ * const store = new SessionStore({ secret, sessionTimeout: 60000, maxSessions: 10000, newChannel: null });
+ * const { session, resumed } = store.open(hello.session);
+ */
+export class SessionStore implements Sessions {
   readonly #options: SessionStoreOptions;
   readonly #sessions = new Map<string, Session>();
   // Sessions without a connection, in the order they became idle.
@@ -45,7 +49,7 @@ export class SessionStore {
    * The session a `hello` names when it is valid and still held, else a new
    * one. Attaches a connection to it.
    */
-  open(token: string | null): { session: Session; resumed: boolean } {
+  open(token: string | null): OpenedSession & { session: Session } {
     const id = token === null ? null : verifyToken(this.#options.secret, token);
     let session = id === null ? undefined : this.#sessions.get(id);
     if (session !== undefined && this.#expired(session, Date.now())) {
@@ -69,12 +73,13 @@ export class SessionStore {
   }
 
   /** A fresh token for the session (sent in every `welcome`). */
-  token(session: Session): string {
+  token(session: SessionHandle): string {
     return issueToken(this.#options.secret, session.id);
   }
 
   /** A connection on the session closed. */
-  release(session: Session): void {
+  release(handle: SessionHandle): void {
+    const session = handle as Session;
     session.connections -= 1;
     if (session.connections > 0) return;
     session.idleSince = Date.now();
@@ -119,3 +124,6 @@ export class SessionStore {
     }
   }
 }
+
+/** The default {@link SessionBackend}: sessions and keyed results in this process's memory. */
+export const memorySessions: SessionBackend = (options) => new SessionStore(options);

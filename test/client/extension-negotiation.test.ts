@@ -96,22 +96,7 @@ describe('koa-juggler.v1 negotiation (client)', () => {
     });
 
     it('keeps reconnect() working as a plain juggler client, state reset to null on each connection', async () => {
-      let n = 0;
-      const server = await startRawServer({
-        onConnection: (conn) => {
-          conn.sendState([{ op: 'replace', path: '', value: { run: ++n } }]);
-          if (n === 1) setTimeout(() => conn.close(4000, 'again'), 50);
-        },
-      });
-      const states: JsonValue[] = [];
-      const live = reconnectTo(server.url, { backoff: { initial: 10, max: 20, jitter: 0 } });
-      live.onChange((state) => states.push(structuredClone(state)));
-      await waitFor(() => states.length === 3, 'two connections');
-      assert.deepEqual(states, [{ run: 1 }, null, { run: 2 }]);
-      assert.equal(live.session, null);
-      assert.equal(live.version, null);
-      await assert.rejects(live.notify('n', 1), ExtensionUnavailableError);
-      assert.deepEqual(server.upgrades.map(offered), [V1, undefined, undefined]);
+      await reconnectsAsPlain(null, [V1, undefined, undefined]);
     });
 
     it('does not retry a failure that is not about the subprotocol', async () => {
@@ -180,10 +165,101 @@ describe('koa-juggler.v1 negotiation (client)', () => {
       await assert.rejects(connect(server.url), (err: unknown) => err instanceof ConnectionClosedError && err.code === 1008 && err.reason === 'not you');
     });
 
-    it('rejects connect() with ProtocolError (close 1002) when the first message is not welcome', async () => {
-      const server = await startRawServer({ protocol: V1, onConnection: (conn) => conn.sendState([{ op: 'replace', path: '', value: 1 }]) });
-      await assert.rejects(connect(server.url), (err: unknown) => err instanceof ProtocolError && /first message must be welcome/.test(err.message));
+    it('rejects connect() with ProtocolError (close 1002) when the first message is not one plain juggler knows either', async () => {
+      const server = await startRawServer({ protocol: V1, onConnection: (conn) => conn.sendMessage({ type: 'stream-end', id: 1 }) });
+      await assert.rejects(connect(server.url), (err: unknown) => err instanceof ProtocolError && /first message must be welcome, not stream-end/.test(err.message));
       assert.equal((await server.connections[0]!.closed).code, 1002);
+      assert.equal(isKnownPlain(server.url), false);
+    });
+  });
+
+  describe('with a server that selects koa-juggler.v1 without speaking it (ws echoes the first offer)', () => {
+    it('falls back to plain juggler when the first message is a state: state applied, requests work, remembered', async () => {
+      const server = await startRawServer({
+        protocol: V1,
+        onConnection: (conn) => conn.sendState([{ op: 'replace', path: '', value: { a: 1 } }]),
+        onRequest: (_c, r) => ({ success: true, data: r.data }),
+      });
+      const client = await connectTo(server.url, { session: 'old-token', version: 'v7', state: { stale: true } });
+      assert.equal(client.extension, false);
+      assert.equal(client.session, null);
+      assert.equal(client.resumed, false);
+      const seen: JsonValue[] = [];
+      client.onChange((state) => seen.push(structuredClone(state)));
+      await waitFor(() => seen.length === 1, 'the first state');
+      assert.deepEqual(seen, [{ a: 1 }], 'a listener registered right after connect() sees the first state');
+      assert.equal(client.version, null, 'no version on a plain connection');
+      assert.equal(await client.send('echo', 3, { key: 'k1' }), 3);
+      const conn = server.connections[0]!;
+      assert.equal(conn.messages[0].type, 'hello');
+      const request = conn.messages.find((m: { type: string }) => m.type === 'request');
+      assert.deepEqual(request, { type: 'request', id: request.id, name: 'echo', data: 3 }, 'no key to a plain server');
+      await assert.rejects(client.notify('n', 1), ExtensionUnavailableError);
+      assert.throws(() => client.stream('s', 1), ExtensionUnavailableError);
+      assert.equal(isKnownPlain(server.url), true);
+
+      const second = await connectTo(server.url);
+      assert.equal(second.extension, false);
+      assert.deepEqual(server.upgrades.map(offered), [V1, undefined], 'the extension is not offered to that address again');
+      await waitFor(() => second.state !== null, 'the second state');
+      assert.deepEqual(second.state, { a: 1 });
+    });
+
+    it('falls back when the first message is a response or a notify', async () => {
+      const notified: JsonValue[] = [];
+      const first = await startRawServer({
+        protocol: V1,
+        onConnection: (conn) => {
+          conn.respond(99, true, 'late answer to nothing');
+          conn.sendState([{ op: 'replace', path: '', value: 'r' }]);
+        },
+        onRequest: () => ({ success: true, data: 'ok' }),
+      });
+      const a = await connectTo(first.url);
+      assert.equal(a.extension, false);
+      assert.equal(await a.send('x'), 'ok');
+      await waitFor(() => a.state === 'r', 'the state after the response');
+      assert.equal(isKnownPlain(first.url), true);
+
+      const second = await startRawServer({
+        protocol: V1,
+        onConnection: (conn) => conn.sendNotify('hi', { n: 1 }),
+      });
+      const b = await connectTo(second.url, { onNotify: (name, data) => notified.push([name, data]) });
+      assert.equal(b.extension, false);
+      await waitFor(() => notified.length === 1, 'the notify');
+      assert.deepEqual(notified, [['hi', { n: 1 }]]);
+      assert.equal(isKnownPlain(second.url), true);
+    });
+
+    it('keeps reconnect() working on such a server, as a plain client', async () => {
+      await reconnectsAsPlain(V1, [V1, undefined]);
     });
   });
 });
+
+/**
+ * A reconnecting client on a plain juggler server that selects `protocol`
+ * when offered, closed once after its first state: it runs as a plain
+ * client, state reset to null between connections; `offers` are the
+ * subprotocols each upgrade offered.
+ */
+async function reconnectsAsPlain(protocol: string | null, offers: unknown[]): Promise<void> {
+  let n = 0;
+  const server = await startRawServer({
+    protocol,
+    onConnection: (conn) => {
+      conn.sendState([{ op: 'replace', path: '', value: { run: ++n } }]);
+      if (n === 1) setTimeout(() => conn.close(4000, 'again'), 50);
+    },
+  });
+  const states: JsonValue[] = [];
+  const live = reconnectTo(server.url, { backoff: { initial: 10, max: 20, jitter: 0 } });
+  live.onChange((state) => states.push(structuredClone(state)));
+  await waitFor(() => states.length === 3, 'two connections');
+  assert.deepEqual(states, [{ run: 1 }, null, { run: 2 }]);
+  assert.equal(live.session, null);
+  assert.equal(live.version, null);
+  await assert.rejects(live.notify('n', 1), ExtensionUnavailableError);
+  assert.deepEqual(server.upgrades.map(offered), offers);
+}
