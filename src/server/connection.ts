@@ -203,7 +203,23 @@ export class Connection implements StateSubscriber {
    */
   async flush(): Promise<void> {
     if (!this.isOpen) throw closedError();
+    // On a cluster, this node's earlier writes are applied first, so the diff holds them.
+    const settling = this.#state.settling();
+    if (settling !== null) {
+      await settling;
+      if (!this.isOpen) throw closedError();
+    }
     if (this.#joined) this.#state.flush();
+  }
+
+  /** @internal sends the pending state diff now, synchronously (a broadcast follows it) */
+  flushNow(): void {
+    if (this.isOpen && this.#joined) this.#state.flush();
+  }
+
+  /** @internal tells an extension connection whether its state may be behind (docs/protocol.md, "Status") */
+  sendStatus(stale: boolean): void {
+    if (this.extension && this.isOpen && this.#stage !== 'hello') this.#transport.send({ type: 'status', stale });
   }
 
   /**
@@ -268,6 +284,8 @@ export class Connection implements StateSubscriber {
     this.#transport.send({ type: 'welcome', session: sessions.token(session), resumed, streamWindow: this.#ctx.config.streamWindow });
     // Resume right after welcome, whatever autoflushDelay is: nothing, one diff, or the whole value.
     this.#state.join(hello.version);
+    // A state starts out live: a connection that joins a stale one is told at once.
+    if (this.#state.stale) this.sendStatus(true);
     this.#setUp();
   }
 

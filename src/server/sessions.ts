@@ -8,7 +8,7 @@
  */
 import { StateChannel } from '../state/state-channel.js';
 import { KeyedResults } from './keyed-results.js';
-import { issueToken, newSessionId, verifyToken } from './session-token.js';
+import { issueToken, newSessionId, verifyToken, type SessionSecret } from './session-token.js';
 
 /** One session: shared by all its live connections. */
 export interface Session {
@@ -23,7 +23,7 @@ export interface Session {
 }
 
 export interface SessionStoreOptions {
-  secret: Buffer | string;
+  secret: SessionSecret;
   sessionTimeout: number;
   maxSessions: number;
   /** Makes the per-session state channel, or null when the server's state is shared. */
