@@ -27,6 +27,8 @@ export interface ClusterLogHooks {
   onJunk(seq: number, reason: string): void;
   /** An append came back refused for another epoch: the owner resyncs, then {@link ClusterLog.resume}s. */
   onWrongEpoch(): void;
+  /** An entry of Redis time `time` was applied, leaving the change record at `position`. */
+  onApplied(time: number, position: number): void;
 }
 
 interface Part {
@@ -59,6 +61,8 @@ interface Batch {
  */
 export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
   readonly versions = new ClusterVersions();
+  /** Other nodes' versions resume here too: see {@link StateLog.resumeFromAnyBoundary}. */
+  readonly resumeFromAnyBoundary = true;
   readonly #sink: LogSink;
   readonly #hooks: ClusterLogHooks;
   #start: { value: JsonValue; seq: number } | null;
@@ -75,7 +79,8 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
     this.#sink = sink;
     this.#hooks = hooks;
     this.#start = { value: start.value, seq: start.seq };
-    this.versions.restart(start.epoch, start.seq, 0);
+    this.versions.restart(start.epoch);
+    this.versions.note(start.seq, 0);
   }
 
   /** The epoch entries are appended to and read from. */
@@ -147,8 +152,10 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
    */
   resume(epoch: string, seq: number, value: JsonValue): void {
     const target = this.#target!;
+    this.versions.restart(epoch);
+    this.versions.applying(seq);
     target.apply([{ kind: 'set', path: [], value }]);
-    this.versions.restart(epoch, seq, target.position);
+    this.versions.note(seq, target.position);
     for (const [writeId, batch] of this.#waiting) {
       if (batch.seq > 0 && batch.seq <= seq) {
         this.#waiting.delete(writeId);
@@ -225,8 +232,10 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
     const body = decodeBody(entry.body);
     if (typeof body === 'string') return this.skip(entry.seq, body);
     const target = this.#target!;
+    this.versions.applying(entry.seq);
     const outcome = body.kind === 'writes' ? target.apply(body.entry) : null;
     this.versions.note(entry.seq, target.position);
+    this.#hooks.onApplied(entry.time, target.position);
     if (body.kind === 'broadcast') this.#hooks.onBroadcast(body.name, body.data, entry.time);
     const batch = this.#waiting.get(entry.writeId);
     if (batch === undefined || entry.epoch !== this.epoch) return;

@@ -19,6 +19,8 @@ export class ClusterVersions implements VersionScheme {
   #seqs: number[] = [];
   #positions: number[] = [];
   readonly #limit: number;
+  // The entry being applied: a flush from inside its commit (autoflushDelay 0) names its version already.
+  #applying = -1;
 
   /** @param limit how many entries' pairs to keep */
   constructor(limit = 100_000) {
@@ -36,21 +38,25 @@ export class ClusterVersions implements VersionScheme {
   }
 
   /**
-   * Starts over in `epoch` at `seq` (a snapshot, a resync or a new epoch):
-   * versions of another epoch name nothing from now on; in the same epoch
-   * the pairs already noted stay (diffs from them are still exact).
+   * Moves to `epoch` (a new epoch after a reset): versions of another epoch
+   * name nothing from now on. In the same epoch (a resync) the pairs
+   * already noted stay: diffs from them are still exact.
    */
-  restart(epoch: string, seq: number, position: number): void {
-    if (epoch !== this.#epoch) {
-      this.#epoch = epoch;
-      this.#seqs = [];
-      this.#positions = [];
-    }
-    this.note(seq, position);
+  restart(epoch: string): void {
+    if (epoch === this.#epoch) return;
+    this.#epoch = epoch;
+    this.#seqs = [];
+    this.#positions = [];
+  }
+
+  /** Entry `seq` is about to be applied: positions past the last noted one are its. */
+  applying(seq: number): void {
+    this.#applying = seq;
   }
 
   /** Notes that entry `seq` has been applied, leaving the change record at `position`. */
   note(seq: number, position: number): void {
+    this.#applying = -1;
     this.#seqs.push(seq);
     this.#positions.push(position);
     if (this.#seqs.length > this.#limit * 2) {
@@ -62,6 +68,7 @@ export class ClusterVersions implements VersionScheme {
   format(position: number): string {
     // The newest sequence number at or before `position`: flushed positions are always noted ones.
     const positions = this.#positions;
+    if (this.#applying >= 0 && (positions.length === 0 || position > positions[positions.length - 1]!)) return `${this.#epoch}.${this.#applying}`;
     let lo = 0;
     let hi = positions.length - 1;
     let found = -1;

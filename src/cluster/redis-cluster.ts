@@ -18,6 +18,8 @@ import type { ReaderStop } from './log-reader.js';
 import { RedisLogStore } from './redis-log-store.js';
 import { SnapshotKeeper } from './snapshot-keeper.js';
 import { Recovery } from './recovery.js';
+import { RetentionHold } from './retention-hold.js';
+import { changeLogOf } from '../state/storage.js';
 
 /** Broadcasts older than this by Redis's clock are not replayed by a node catching up. */
 export const BROADCAST_REPLAY_LIMIT = 5000;
@@ -35,6 +37,7 @@ export class RedisCluster implements ServerCluster {
   readonly #servers = new Set<ClusterServerHooks>();
   readonly #snapshots: SnapshotKeeper;
   readonly #recovery: Recovery;
+  readonly #hold: RetentionHold;
   readonly #downLinks = new Set<string>();
   #clockOffset: number;
   #stale = false;
@@ -49,8 +52,10 @@ export class RedisCluster implements ServerCluster {
       onBroadcast: (name, data, time) => this.#deliver(name, data, time),
       onJunk: (seq, reason) => this.#report(new Error(`log entry ${seq} is not one of ours (${reason}): skipped on every node`)),
       onWrongEpoch: () => this.#recovery.resync('an append found another epoch'),
+      onApplied: (time, position) => this.#hold.applied(time, position),
     }, loaded);
     this.state = new ClusterState(this.#log, (err) => this.#report(err instanceof Error ? err : new Error(String(err))));
+    this.#hold = new RetentionHold(changeLogOf(this.state), options.retention);
     const node = this;
     this.#snapshots = new SnapshotKeeper(store, {
       get epoch() { return node.#log.epoch; },
@@ -127,6 +132,7 @@ export class RedisCluster implements ServerCluster {
     this.#closed = true;
     this.#snapshots.close();
     this.#recovery.close();
+    this.#hold.close();
     this.#log.failAll(new ClusterUnavailableError('the cluster node closed', { sent: false }));
     await this.#store.releaseLease().catch(() => {});
     await this.#store.close();
