@@ -35,10 +35,10 @@ export interface ServeConfig {
   framing?: 'segmented' | 'plain';
   allowedOrigins?: string[];
   maxConnections?: number;
-  /** `--redis URL`: run as a node of a Redis cluster; null for one process. */
-  redisUrl: string | null;
-  /** `--cluster-name NAME`. @default 'demo' */
-  clusterName: string;
+  /** `--redis URL`: run as a node of a Redis cluster; absent for one process. */
+  redisUrl?: string;
+  /** `--cluster-name NAME` (with `--redis`). @default 'demo' */
+  clusterName?: string;
 }
 
 export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'serve'; config: ServeConfig };
@@ -224,14 +224,15 @@ function toConfig(values: Values, positionals: string[], env: Record<string, str
     htpasswd: str('htpasswd') ?? null,
     tlsKey,
     tlsCert,
-    redisUrl: str('redis') ?? null,
-    clusterName: str('cluster-name') ?? 'demo',
   };
-  if (config.redisUrl !== null && !/^rediss?:\/\/./.test(config.redisUrl)) {
-    throw new UsageError(`--redis: expected a redis:// or rediss:// URL`);
-  }
-  if (config.redisUrl === null && values['cluster-name'] !== undefined) throw new UsageError('--cluster-name needs --redis as well');
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(config.clusterName)) throw new UsageError('--cluster-name: expected 1-64 of A-Z a-z 0-9 . _ -');
+  const redis = str('redis');
+  const clusterName = str('cluster-name');
+  if (redis !== undefined) {
+    if (!/^rediss?:\/\/./.test(redis)) throw new UsageError('--redis: expected a redis:// or rediss:// URL');
+    config.redisUrl = redis;
+    config.clusterName = clusterName ?? 'demo';
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(config.clusterName)) throw new UsageError('--cluster-name: expected 1-64 of A-Z a-z 0-9 . _ -');
+  } else if (clusterName !== undefined) throw new UsageError('--cluster-name needs --redis as well');
   const autoflush = str('autoflush');
   if (autoflush !== undefined) {
     config.autoflushDelay = /^(off|null|none|manual)$/i.test(autoflush) ? null : integer('--autoflush', autoflush, 0, MAX_MS);

@@ -72,7 +72,7 @@ async function serve(config: ServeConfig, io: MainIo): Promise<number> {
   let demo: Demo;
   let leaveCluster = async (): Promise<void> => {};
   try {
-    if (config.redisUrl !== null) leaveCluster = await joinCluster(config, options, io);
+    if (config.redisUrl !== undefined) leaveCluster = await joinCluster(config, options, io);
     demo = await startDemo(options);
   } catch (err) {
     signals.dispose();
@@ -108,7 +108,7 @@ async function joinCluster(config: ServeConfig, options: DemoOptions, io: MainIo
   const { redisCluster } = await import('../cluster/index.js');
   const cluster = await redisCluster({
     url: config.redisUrl!,
-    name: config.clusterName,
+    name: config.clusterName ?? 'demo',
     initial: demoInitialState(),
     // Reported once the server listens, by its onError (kind 'cluster').
     onError: () => {},
