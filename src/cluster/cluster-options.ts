@@ -34,8 +34,6 @@ export interface RedisClusterOptions {
   leaseTtl?: number;
   /** How long (ms) a reset waits for the live nodes' reports before the most advanced seeds the new epoch. @default 2000 */
   resetWait?: number;
-  /** How long (ms) a resuming client whose version is ahead of this node waits for its reader. @default 1000 */
-  catchUpWait?: number;
   /** How often (ms) the snapshot and trim check runs. @default 1000 */
   snapshotCheck?: number;
 }
@@ -54,13 +52,12 @@ export interface ResolvedClusterOptions {
   watchdog: number;
   leaseTtl: number;
   resetWait: number;
-  catchUpWait: number;
   snapshotCheck: number;
 }
 
 const KNOWN = new Set([
   'url', 'name', 'initial', 'snapshotInterval', 'retention', 'writeTimeout', 'maxPendingWrites', 'onError',
-  'nodeId', 'watchdog', 'leaseTtl', 'resetWait', 'catchUpWait', 'snapshotCheck',
+  'nodeId', 'watchdog', 'leaseTtl', 'resetWait', 'snapshotCheck',
 ]);
 
 function defaultOnError(err: Error): void {
@@ -105,7 +102,6 @@ export function resolveClusterOptions(options: RedisClusterOptions): ResolvedClu
     watchdog: num('watchdog', 10_000, 10),
     leaseTtl: num('leaseTtl', 5000, 10),
     resetWait: num('resetWait', 2000, 0),
-    catchUpWait: num('catchUpWait', 1000, 0),
     snapshotCheck: num('snapshotCheck', 1000, 5),
   };
 }

@@ -30,8 +30,8 @@ export function checkBroadcast(name: unknown, data: unknown): void {
 /** Flushes each connection's pending state, then sends it the notification. */
 export function deliverBroadcast(connections: Iterable<Connection>, name: string, data: JsonValue): void {
   for (const conn of connections) {
-    if (!conn.isOpen) continue;
-    conn.flushNow();
+    // Before its welcome a connection gets nothing (its first message must be the welcome).
+    if (!conn.flushNow()) continue;
     // A connection that closes meanwhile just misses it.
     conn.notify(name, data).catch(() => {});
   }

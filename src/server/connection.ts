@@ -212,9 +212,14 @@ export class Connection implements StateSubscriber {
     if (this.#joined) this.#state.flush();
   }
 
-  /** @internal sends the pending state diff now, synchronously (a broadcast follows it) */
-  flushNow(): void {
-    if (this.isOpen && this.#joined) this.#state.flush();
+  /**
+   * @internal sends the pending state diff now, synchronously (a broadcast follows it);
+   * false when the connection has no state yet (an extension one before its hello)
+   */
+  flushNow(): boolean {
+    if (!this.isOpen || !this.#joined) return false;
+    this.#state.flush();
+    return true;
   }
 
   /** @internal tells an extension connection whether its state may be behind (docs/protocol.md, "Status") */

@@ -7,7 +7,7 @@ import { freshName } from './store-helpers.js';
 export const SECRET = 'a test session secret, long enough';
 
 /** Short timing bounds, so failure tests finish in seconds. */
-export const FAST = { watchdog: 1000, leaseTtl: 1000, resetWait: 300, snapshotCheck: 50, catchUpWait: 500 } as const;
+export const FAST = { watchdog: 1000, leaseTtl: 1000, resetWait: 300, snapshotCheck: 50 } as const;
 
 /** A cluster node, closed after the test (errors collected in `errors`). */
 export async function node(url: string, name: string, options: Partial<RedisClusterOptions> = {}): Promise<RedisCluster & { errors: Error[] }> {

@@ -39,7 +39,7 @@ describe('listen({ cluster })', function () {
 
   it('three nodes: a change made anywhere reaches every client; values and versions end identical', async () => {
     const name = freshName();
-    const nodes = [];
+    const nodes: Awaited<ReturnType<typeof node>>[] = [];
     for (let i = 0; i < 3; i++) nodes.push(await node(redis.url, name, { initial: { points: {}, list: [] } }));
     const servers = await Promise.all(nodes.map((n) => serve(n)));
     const ours = await Promise.all(servers.map((s) => ourClient(s.port)));
