@@ -35,6 +35,10 @@ export interface ServeConfig {
   framing?: 'segmented' | 'plain';
   allowedOrigins?: string[];
   maxConnections?: number;
+  /** `--redis URL`: run as a node of a Redis cluster; absent for one process. */
+  redisUrl?: string;
+  /** `--cluster-name NAME` (with `--redis`). @default 'demo' */
+  clusterName?: string;
 }
 
 export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'serve'; config: ServeConfig };
@@ -72,6 +76,8 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'ping-timeout', type: 'string', value: 'MS', help: 'drop a connection that answers nothing this long after a ping (default 30000)' },
   { name: 'shutdown-timeout', type: 'string', value: 'MS', help: 'on SIGINT/SIGTERM, how long connections get to close before they are cut (default 100)' },
   { name: 'max-connections', type: 'string', value: 'N', help: 'open WebSocket connections beyond which new ones get 503 (default 10000)' },
+  { name: 'redis', type: 'string', value: 'URL', help: 'run as one node of a cluster sharing its state through this Redis (redis:// or rediss://); needs SESSION_SECRET in the environment for sessions to cross nodes' },
+  { name: 'cluster-name', type: 'string', value: 'NAME', help: "the cluster's name with --redis: its Redis keys start with koa-juggler:NAME: (default demo)" },
   { name: 'help', short: 'h', type: 'boolean', help: 'show this help and exit' },
   { name: 'version', short: 'v', type: 'boolean', help: 'print the version and exit' },
 ];
@@ -98,7 +104,8 @@ Flags:
 ${flags}
 
 Environment:
-  PORT    the port when --port is not given
+  PORT            the port when --port is not given
+  SESSION_SECRET  with --redis: the key every node signs and verifies session tokens with
 
 Exit codes: 0 after a clean shutdown, 1 when the server cannot start,
 2 for a mistake on the command line or a file that cannot be read.
@@ -107,6 +114,7 @@ Examples:
   koa-juggler serve                          the demo on http://127.0.0.1:8080/
   koa-juggler serve ./public --port 9000     your own pages, same demo backend
   koa-juggler serve --host 0.0.0.0 --htpasswd ./htpasswd --tls-key key.pem --tls-cert cert.pem
+  SESSION_SECRET=... koa-juggler serve --redis redis://127.0.0.1:6379 --port 8081   one node of two
 `;
 }
 
@@ -217,6 +225,14 @@ function toConfig(values: Values, positionals: string[], env: Record<string, str
     tlsKey,
     tlsCert,
   };
+  const redis = str('redis');
+  const clusterName = str('cluster-name');
+  if (redis !== undefined) {
+    if (!/^rediss?:\/\/./.test(redis)) throw new UsageError('--redis: expected a redis:// or rediss:// URL');
+    config.redisUrl = redis;
+    config.clusterName = clusterName ?? 'demo';
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(config.clusterName)) throw new UsageError('--cluster-name: expected 1-64 of A-Z a-z 0-9 . _ -');
+  } else if (clusterName !== undefined) throw new UsageError('--cluster-name needs --redis as well');
   const autoflush = str('autoflush');
   if (autoflush !== undefined) {
     config.autoflushDelay = /^(off|null|none|manual)$/i.test(autoflush) ? null : integer('--autoflush', autoflush, 0, MAX_MS);

@@ -85,15 +85,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     throw new TypeError(`options.tickInterval: expected a positive number, got ${String(tickInterval)}`);
   }
   const startedAt = Date.now();
-  const state = new Storage({
-    startedAt: new Date(startedAt).toISOString(),
-    uptime: 0,
-    clients: 0,
-    peakClients: 0,
-    counter: 0,
-    requests: 0,
-    lastAction: null,
-  });
+  // On a cluster the state is the cluster's (its initial value is demoInitialState(), given to redisCluster()).
+  const cluster = listenOptions.cluster ?? null;
+  const state = cluster?.state ?? new Storage(demoInitialState(startedAt));
   const ids = new WeakMap<Connection, number>();
   let nextId = 1;
   let server: Server | null = null;
@@ -159,7 +153,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
 
   const staticDir = listenOptions.staticDir === undefined && existsSync(DEMO_STATIC_DIR) ? DEMO_STATIC_DIR : listenOptions.staticDir;
   const middleware = [demoConfig(listenOptions.wsPath ?? '/ws'), ...(listenOptions.middleware ?? [])];
-  server = await listen({ ...listenOptions, staticDir, middleware, state, onConnection, onRequest });
+  server = await listen({ ...listenOptions, staticDir, middleware, state: cluster ? null : state, onConnection, onRequest });
   const running = server;
 
   const manual = listenOptions.autoflushDelay === null;
@@ -183,6 +177,15 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       return (closing ??= running.close());
     },
   };
+}
+
+/**
+ * The demo's shared state when it starts. On a cluster it is the seed of a
+ * cluster Redis holds nothing of yet (then nodes count clients and uptime
+ * each for itself, last writer wins: a demo, not a counter across nodes).
+ */
+export function demoInitialState(startedAt = Date.now()): JsonValue {
+  return { startedAt: new Date(startedAt).toISOString(), uptime: 0, clients: 0, peakClients: 0, counter: 0, requests: 0, lastAction: null };
 }
 
 /** GET /demo-config.json tells the dashboard where the WebSocket is (it may be moved with --ws-path). */

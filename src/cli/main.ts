@@ -11,7 +11,8 @@ import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { helpText, parseCommand, UsageError, type ServeConfig } from './args.js';
-import { startDemo, type Demo, type DemoOptions } from './demo-app.js';
+import { randomBytes } from 'node:crypto';
+import { demoInitialState, startDemo, type Demo, type DemoOptions } from './demo-app.js';
 import { packageVersion } from './package-info.js';
 
 /** Where the command writes and what it reads; the process's own by default (tests may pass others). */
@@ -69,10 +70,13 @@ async function serve(config: ServeConfig, io: MainIo): Promise<number> {
     process.exit(signal === 'SIGINT' ? 130 : 143);
   });
   let demo: Demo;
+  let leaveCluster = async (): Promise<void> => {};
   try {
+    if (config.redisUrl !== undefined) leaveCluster = await joinCluster(config, options, io);
     demo = await startDemo(options);
   } catch (err) {
     signals.dispose();
+    await leaveCluster();
     return fail(io, startError(err, config));
   }
   const scheme = config.tlsKey !== null ? 'https' : 'http';
@@ -81,12 +85,37 @@ async function serve(config: ServeConfig, io: MainIo): Promise<number> {
 
   await signals.signal;
   await demo.close();
+  await leaveCluster();
   signals.dispose();
   // The server is closed and the uptime timer cleared: the process ends by
   // itself. Should a stray handle (a user's keep-alive socket in some
   // runtime) hold it, this unref'd timer ends it without holding it itself.
   setTimeout(() => process.exit(EXIT_OK), EXIT_GRACE_MS).unref();
   return EXIT_OK;
+}
+
+/**
+ * `--redis`: joins the cluster (loaded only then, so one process never
+ * loads the Redis client) and puts it into the demo's options.
+ * @returns what closes the cluster node
+ */
+async function joinCluster(config: ServeConfig, options: DemoOptions, io: MainIo): Promise<() => Promise<void>> {
+  let secret = io.env.SESSION_SECRET;
+  if (secret === undefined || secret.length < 16) {
+    secret = randomBytes(32).toString('base64url');
+    io.stderr('koa-juggler: WARNING: SESSION_SECRET is not set (or shorter than 16 characters): using a random one, so sessions do not cross nodes; give every node the same SESSION_SECRET');
+  }
+  const { redisCluster } = await import('../cluster/index.js');
+  const cluster = await redisCluster({
+    url: config.redisUrl!,
+    name: config.clusterName ?? 'demo',
+    initial: demoInitialState(),
+    // Reported once the server listens, by its onError (kind 'cluster').
+    onError: () => {},
+  });
+  options.cluster = cluster;
+  options.sessionSecret = secret;
+  return () => cluster.close();
 }
 
 /** Checks the directory and files named on the command line and turns the config into startDemo() options. */

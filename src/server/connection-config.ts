@@ -14,7 +14,7 @@ import type { StreamCallsConfig } from './stream-calls.js';
  * What kind of trouble `onError` is told about: `'internal'` is a bug of
  * ours (the connection is closed with 1011), never the peer's fault.
  */
-export type ErrorKind = 'handler' | 'connection' | 'protocol' | 'socket' | 'http' | 'state' | 'internal';
+export type ErrorKind = 'handler' | 'connection' | 'protocol' | 'socket' | 'http' | 'state' | 'internal' | 'cluster';
 
 /** The upgrade request as a connection keeps it. */
 export interface UpgradeRequest {

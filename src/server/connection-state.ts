@@ -15,6 +15,10 @@ export interface StateSources {
   sharedChannel: StateChannel | null;
   /** Makes a channel for a connection's own Storage. */
   newChannel(): StateChannel;
+  /** On a cluster: settles once this node's earlier writes are applied (what `conn.flush()` waits for first). */
+  settled?: () => Promise<void>;
+  /** On a cluster: whether this node's state may be behind now. */
+  stale?: () => boolean;
 }
 
 /** One connection's membership in a state channel. */
@@ -59,6 +63,16 @@ export class ConnectionState {
   /** Joins the channel: the whole value, a resume diff from `version`, or nothing. */
   join(version: string | null): void {
     this.#channel?.join(this.#subscriber, version);
+  }
+
+  /** On a cluster: what `conn.flush()` waits for first (this node's earlier writes); else null. */
+  settling(): Promise<void> | null {
+    return this.#sources.settled?.() ?? null;
+  }
+
+  /** Whether the state is stale now (a cluster node cut off from Redis). */
+  get stale(): boolean {
+    return this.#sources.stale?.() ?? false;
   }
 
   /** Sends this connection's pending diff now (see `conn.flush()`). */

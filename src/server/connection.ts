@@ -207,7 +207,28 @@ export class Connection {
    */
   async flush(): Promise<void> {
     if (!this.isOpen) throw closedError();
+    // On a cluster, this node's earlier writes are applied first, so the diff holds them.
+    const settling = this.#state.settling();
+    if (settling !== null) {
+      await settling;
+      if (!this.isOpen) throw closedError();
+    }
     if (this.#joined) this.#state.flush();
+  }
+
+  /**
+   * @internal sends the pending state diff now, synchronously (a broadcast follows it);
+   * false when the connection has no state yet (an extension one before its hello)
+   */
+  flushNow(): boolean {
+    if (!this.isOpen || !this.#joined) return false;
+    this.#state.flush();
+    return true;
+  }
+
+  /** @internal tells an extension connection whether its state may be behind (docs/protocol.md, "Status") */
+  sendStatus(stale: boolean): void {
+    if (this.extension && this.isOpen && this.#stage !== 'hello') this.#transport.send({ type: 'status', stale });
   }
 
   /**
@@ -280,6 +301,8 @@ export class Connection {
     this.#transport.send({ type: 'welcome', session: sessions.token(session), resumed, streamWindow: this.#ctx.config.streamWindow });
     // Resume right after welcome, whatever autoflushDelay is: nothing, one diff, or the whole value.
     this.#state.join(hello.version);
+    // A state starts out live: a connection that joins a stale one is told at once.
+    if (this.#state.stale) this.sendStatus(true);
     this.#setUp();
   }
 

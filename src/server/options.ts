@@ -12,7 +12,8 @@ import type { ConnectionConfig, ErrorKind } from './connection-config.js';
 import type { Connection } from './connection.js';
 import type { ServerCall } from './server-call.js';
 import type { SessionBackend } from './session-backend.js';
-import { PROCESS_SECRET } from './session-token.js';
+import { PROCESS_SECRET, type SessionSecret } from './session-token.js';
+import { checkCluster, type ServerCluster } from './cluster-hooks.js';
 
 export type { ErrorKind, UpgradeRequest } from './connection-config.js';
 
@@ -86,8 +87,11 @@ export interface ListenOptions {
   onNotify?: ((conn: Connection, name: string, data: JsonValue) => void | Promise<void>) | null;
   /** Streaming calls (`client.stream()`): unary, server-, client- or bidirectional streaming. */
   onStream?: ((conn: Connection, name: string, data: JsonValue, call: ServerCall) => unknown) | null;
-  /** HMAC key for session tokens. @default random per process (sessions do not survive a restart) */
-  sessionSecret?: string | Buffer | null;
+  /**
+   * HMAC key for session tokens, or a list for rotation (the first signs, all verify).
+   * Required with `cluster`. @default random per process (sessions do not survive a restart)
+   */
+  sessionSecret?: SessionSecret | null;
   /** How long a session outlives its last connection. @default 60000 */
   sessionTimeout?: number;
   /** Sessions held without a connection; beyond it the oldest go first. @default 10000 */
@@ -100,6 +104,11 @@ export interface ListenOptions {
   streamWindow?: number;
   /** Stream calls open at once per connection; beyond it `stream-open` is answered with `stream-error`. @default 64 */
   maxStreams?: number;
+  /**
+   * A cluster node from `redisCluster()` (`koa-juggler/cluster`): every connection's state is
+   * `cluster.state`. Not with `state`; requires `sessionSecret`. @default none
+   */
+  cluster?: ServerCluster | null;
 }
 
 /** {@link ListenOptions} with defaults applied and every value checked. */
@@ -135,13 +144,14 @@ export interface ResolvedOptions {
   extensions: boolean;
   onNotify: ListenOptions['onNotify'] | null;
   onStream: ListenOptions['onStream'] | null;
-  sessionSecret: string | Buffer;
+  sessionSecret: SessionSecret;
   sessionTimeout: number;
   maxSessions: number;
   sessionBackend: SessionBackend | null;
   historySize: number;
   streamWindow: number;
   maxStreams: number;
+  cluster: ServerCluster | null;
 }
 
 /** The part of the options a connection reads, built once per server. */
@@ -175,7 +185,7 @@ const KNOWN = new Set<string>([
   'sendQueueSize', 'maxSegmentSize', 'maxMessageSize', 'pingDelay', 'pingTimeout', 'noCache', 'framing',
   'allowedOrigins', 'trustProxy', 'maxConnections', 'maxRequestsInFlight', 'clientBundle',
   'extensions', 'onNotify', 'onStream', 'sessionSecret', 'sessionTimeout', 'maxSessions', 'sessionBackend', 'historySize',
-  'streamWindow', 'maxStreams',
+  'streamWindow', 'maxStreams', 'cluster',
 ]);
 
 type Check<T> = (name: string, value: unknown) => T;
@@ -208,6 +218,13 @@ function int(min: number, max = Number.MAX_SAFE_INTEGER): Check<number> {
 function nonNegative(name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new InvalidArgumentError(name, 'a non-negative number', v);
   return v;
+}
+
+function checkSecret(name: string, v: unknown): SessionSecret {
+  const one = (s: unknown): boolean => (typeof s === 'string' || Buffer.isBuffer(s)) && s.length >= 16;
+  if (one(v)) return v as string | Buffer;
+  if (Array.isArray(v) && v.length > 0 && v.every(one)) return Object.freeze([...v]) as readonly (string | Buffer)[];
+  throw new InvalidArgumentError(name, 'a string or Buffer of at least 16 characters or bytes, or a non-empty list of them');
 }
 
 /**
@@ -274,19 +291,24 @@ export function resolveOptions(options: ListenOptions): ResolvedOptions {
     extensions: opt('extensions', true, bool),
     onNotify: nullable('onNotify', null, fn),
     onStream: nullable('onStream', null, fn),
-    sessionSecret: nullable<string | Buffer>('sessionSecret', null, (name, v) => {
-      if (!(typeof v === 'string' && v.length >= 16) && !(Buffer.isBuffer(v) && v.length >= 16)) {
-        throw new InvalidArgumentError(name, 'a string or Buffer of at least 16 characters or bytes');
-      }
-      return v as string | Buffer;
-    }) ?? PROCESS_SECRET,
+    sessionSecret: nullable<SessionSecret>('sessionSecret', null, checkSecret) ?? PROCESS_SECRET,
     sessionTimeout: opt('sessionTimeout', 60000, int(0)),
     maxSessions: opt('maxSessions', 10000, int(0)),
     sessionBackend: nullable('sessionBackend', null, fn),
     historySize: opt('historySize', 64, int(0)),
     streamWindow: opt('streamWindow', 64, int(1, 1 << 20)),
     maxStreams: opt('maxStreams', 64, int(1)),
+    cluster: null,
   };
+  resolved.cluster = nullable('cluster', null, checkCluster);
+  if (resolved.cluster !== null) {
+    if (resolved.state !== null) throw new InvalidArgumentError('options.state', 'left out with options.cluster (the state is cluster.state)');
+    if (o.sessionSecret === undefined || o.sessionSecret === null) {
+      throw new InvalidArgumentError('options.sessionSecret', 'given with options.cluster (nodes verify each other\'s session tokens)');
+    }
+    // Sessions and keyed results live where every node finds them: in the cluster's Redis.
+    resolved.sessionBackend ??= resolved.cluster.sessionBackend();
+  }
   if (resolved.htpasswdFile !== null && resolved.authenticate !== null) {
     throw new InvalidArgumentError('options.authenticate', 'left out when options.htpasswdFile is given (use one)');
   }

@@ -19,6 +19,8 @@ import { connectionConfig, type ResolvedOptions } from './options.js';
 import { remoteAddress } from './remote.js';
 import type { Sessions } from './session-backend.js';
 import { memorySessions } from './sessions.js';
+import { checkBroadcast, deliverBroadcast, joinCluster } from './broadcast.js';
+import type { JsonValue } from '../json.js';
 import { guardUpgrade, isWsPath, type UpgradeGuardOptions } from './upgrade.js';
 
 /** @internal what listen() and attach() hand the server */
@@ -61,6 +63,7 @@ export class Server {
   #encode: ReturnType<typeof messageEncoder> | undefined;
   readonly #stateSources: StateSources;
   #closing: Promise<void> | null = null;
+  readonly #leaveCluster: (() => void) | null;
 
   /** @internal use {@link listen} or {@link attach} */
   constructor(parts: ServerParts) {
@@ -76,8 +79,15 @@ export class Server {
       closing: () => this.#closing !== null,
     };
     const o = parts.options;
-    this.#sharedChannel = o.state ? this.#newChannel(o.state) : null;
+    const shared = o.cluster?.state ?? o.state;
+    this.#sharedChannel = shared ? this.#newChannel(shared) : null;
     this.#stateSources = { sharedChannel: this.#sharedChannel, newChannel: () => this.#newChannel(new Storage()) };
+    const cluster = o.cluster;
+    if (cluster) {
+      this.#stateSources.settled = () => cluster.settled();
+      this.#stateSources.stale = () => cluster.stale;
+    }
+    this.#leaveCluster = cluster ? joinCluster(cluster, () => this.#connections, o.onError) : null;
     this.#sessions = o.extensions
       ? (o.sessionBackend ?? memorySessions)({
           secret: o.sessionSecret,
@@ -112,12 +122,33 @@ export class Server {
     return (this.#closing ??= this.#shutdown());
   }
 
+  /**
+   * Sends a notification to every connection: of this server, or with
+   * `cluster`, of every node (it travels in the log). Each connection first
+   * gets the state as of the broadcast (its pending diff is flushed), then
+   * the notification; plain connections get it as an ordinary `notify`.
+   *
+   * @returns a promise resolved once this node delivered it (at once without a cluster)
+   * @throws InvalidArgumentError when `name` is not a string or JSON cannot carry `data`
+   * @throws ClusterUnavailableError (rejection) when Redis did not take it within `writeTimeout`
+   * @example
+   * await server.broadcast('alarm', { level: 2 });
+   */
+  broadcast(name: string, data: JsonValue = null): Promise<void> {
+    checkBroadcast(name, data);
+    const cluster = this.#options.cluster;
+    if (cluster) return cluster.broadcast(name, data);
+    deliverBroadcast(this.#connections, name, data);
+    return Promise.resolve();
+  }
+
   /** `await using server = await listen(...)` closes it at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
 
   async #shutdown(): Promise<void> {
+    this.#leaveCluster?.();
     const http = this.#http;
     let httpClosed: Promise<void> = Promise.resolve();
     if (this.#ownsHttp) {

@@ -8,6 +8,7 @@
  */
 import type { StateChannel } from '../state/state-channel.js';
 import type { Outcome } from './keyed-results.js';
+import type { SessionSecret } from './session-token.js';
 
 /**
  * The outcomes of one session's keyed requests: a handler runs at most
@@ -59,7 +60,7 @@ export interface Sessions {
 /** What the server tells a session backend. */
 export interface SessionBackendOptions {
   /** HMAC key(s) for session tokens: the first signs, all verify. */
-  secret: Buffer | string;
+  secret: SessionSecret;
   /** How long a session outlives its last connection (ms). */
   sessionTimeout: number;
   /** Sessions held without a connection; beyond it the oldest go first. */

@@ -22,7 +22,18 @@ function sign(secret: Buffer | string, payload: string): Buffer {
   return createHmac('sha256', secret).update(payload).digest();
 }
 
-export function issueToken(secret: Buffer | string, sessionId: string, now = Date.now()): string {
+/**
+ * A session secret, or a list of them for rotation: the first signs, every
+ * one verifies (so tokens signed before a rotation stay valid).
+ */
+export type SessionSecret = Buffer | string | readonly (Buffer | string)[];
+
+function signing(secret: SessionSecret): Buffer | string {
+  return typeof secret === 'string' || Buffer.isBuffer(secret) ? secret : (secret as readonly (Buffer | string)[])[0]!;
+}
+
+export function issueToken(secret: SessionSecret, sessionId: string, now = Date.now()): string {
+  secret = signing(secret);
   const payload = `${sessionId}.${(now + TOKEN_LIFETIME).toString(36)}`;
   return `${payload}.${sign(secret, payload).toString('base64url')}`;
 }
@@ -31,15 +42,19 @@ export function issueToken(secret: Buffer | string, sessionId: string, now = Dat
  * The session id a token names, or null for anything forged, altered,
  * expired or malformed. Never throws: a bad token just starts a new session.
  */
-export function verifyToken(secret: Buffer | string, token: string, now = Date.now()): string | null {
+export function verifyToken(secret: SessionSecret, token: string, now = Date.now()): string | null {
   if (token.length > 200) return null;
   const parts = token.split('.');
   if (parts.length !== 3) return null;
   const [id, expiry, mac] = parts as [string, string, string];
   if (!ID_PATTERN.test(id) || !/^[0-9a-z]{1,12}$/.test(expiry)) return null;
   const given = Buffer.from(mac, 'base64url');
-  const expected = sign(secret, `${id}.${expiry}`);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+  const secrets = typeof secret === 'string' || Buffer.isBuffer(secret) ? [secret] : (secret as readonly (Buffer | string)[]);
+  const matches = (s: Buffer | string): boolean => {
+    const expected = sign(s, `${id}.${expiry}`);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
+  if (!secrets.some(matches)) return null;
   if (parseInt(expiry, 36) < now) return null;
   return id;
 }

@@ -50,10 +50,11 @@ export class DiffProducer {
   constructor(storage: Storage, historySize: number, stats: StateChannelStats) {
     this.storage = storage;
     this.#changes = changeLogOf(storage);
-    this.#versions = stateLogOf(storage).versions;
+    const log = stateLogOf(storage);
+    this.#versions = log.versions;
     this.#stats = stats;
     this.#cursor = this.#changes.openCursor();
-    this.#window = new ResumeWindow(this.#changes, historySize);
+    this.#window = new ResumeWindow(this.#changes, historySize, log.resumeFromAnyBoundary === true);
     this.#whole = new WholeValueCache(
       () => storage.data,
       () => this.#changes.head,

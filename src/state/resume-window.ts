@@ -23,10 +23,16 @@ export class ResumeWindow {
   readonly #positions: number[] = [];
   #cursor: LogCursor | null = null;
 
-  /** @param size how many sent versions the window spans; 0 keeps none (only the current version resumes) */
-  constructor(changes: ChangeLog, size: number) {
+  readonly #anyBoundary: boolean;
+
+  /**
+   * @param size how many sent versions the window spans; 0 keeps none (only the current version resumes)
+   * @param anyBoundary accept any entry boundary the record holds (a replicated log, which keeps the record itself)
+   */
+  constructor(changes: ChangeLog, size: number, anyBoundary = false) {
     this.#changes = changes;
     this.#size = size;
+    this.#anyBoundary = anyBoundary;
   }
 
   /** Remembers `position` as sent. Positions not beyond the latest remembered one are ignored. */
@@ -47,6 +53,7 @@ export class ResumeWindow {
    */
   accepts(position: number, flushed: number): boolean {
     const positions = this.#positions;
+    if (this.#anyBoundary) return position <= flushed && this.#changes.isBoundary(position);
     if (positions.length === 0 || position < positions[0]! || position > flushed) return false;
     return this.#changes.isBoundary(position);
   }

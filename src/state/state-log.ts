@@ -88,6 +88,13 @@ export interface StateLog<Submitted = unknown> {
   open(target: LogTarget): LogSnapshot;
   /** Submits one entry of writes, to be applied in the log's order. */
   submit(entry: StateEntry): Submitted;
+  /**
+   * True for a replicated log: a client may bring a version another node
+   * sent, so resume accepts any entry boundary the change record holds, not
+   * only versions within `historySize` sent here (the log keeps the record
+   * for its own retention). Absent: false.
+   */
+  readonly resumeFromAnyBoundary?: boolean;
 }
 
 /** The first error of an outcome, or undefined when every write applied. */

@@ -380,10 +380,16 @@ export function stateLogOf(storage: Storage): StateLog {
  * @throws InvalidArgumentError when the snapshot's value is not JSON
  */
 export function storageOnLog(log: StateLog, options: StorageOptions = {}): Storage {
+  return new Storage(openOn(log), options);
+}
+
+/**
+ * For a subclass whose storage lives on `log` (the cluster's state):
+ * `super(openOn(log), options)` opens the next constructed storage on it.
+ * Returns the `initial` to pass on (ignored: the log's snapshot wins).
+ * Internal to the library.
+ */
+export function openOn(log: StateLog): null {
   openingLog = log;
-  try {
-    return new Storage(null, options);
-  } finally {
-    openingLog = null;
-  }
+  return null;
 }

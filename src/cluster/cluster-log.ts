@@ -1,0 +1,253 @@
+/**
+ * The cluster's log behind the state seam (src/state/state-log.ts): the
+ * writes of one synchronous run are batched into one entry (a microtask
+ * later), appended once through the log store, and applied only when read
+ * back, in log order, on every node alike, this one included. No
+ * optimistic apply: a value a node showed before the log decided could
+ * later revert, and no version could name it.
+ */
+import type { JsonValue } from '../json.js';
+import { firstRejection, type EntryOutcome, type LogSnapshot, type LogTarget, type StateEntry, type StateLog, type StateWrite } from '../state/state-log.js';
+import { ClusterVersions } from './cluster-versions.js';
+import { decodeBody, encodeBroadcast, encodeWrites } from './entry-body.js';
+import type { AppendResult } from './log-appender.js';
+import type { LogEntry } from './log-entry.js';
+
+/** What the log appends through: the log store, or a stand-in in unit tests. */
+export interface LogSink {
+  append(epoch: string, writeId: string, body: string): Promise<AppendResult>;
+  newWriteId(): string;
+}
+
+/** What the log tells its owner. */
+export interface ClusterLogHooks {
+  /** A broadcast entry was applied (its place in the log: state first, then it). `time` is Redis's clock. */
+  onBroadcast(name: string, data: JsonValue, time: number): void;
+  /** An entry that is not ours was skipped (on every node alike). */
+  onJunk(seq: number, reason: string): void;
+  /** An append came back refused for another epoch: the owner resyncs, then {@link ClusterLog.resume}s. */
+  onWrongEpoch(): void;
+  /** An entry of Redis time `time` was applied, leaving the change record at `position`. */
+  onApplied(time: number, position: number): void;
+}
+
+interface Part {
+  readonly start: number;
+  readonly count: number;
+  resolve(outcome: EntryOutcome): void;
+  reject(err: unknown): void;
+}
+
+interface Batch {
+  readonly writeId: string;
+  readonly writes: StateWrite[];
+  readonly parts: Part[];
+  body: string | null;
+  broadcast: boolean;
+  /** The seq its append landed at, once known. */
+  seq: number;
+  /** Settles (never rejects) once the batch is applied or failed. */
+  readonly done: Promise<void>;
+  settle(): void;
+}
+
+/**
+ * One node's replicated log.
+ *
+ * @example
+ * const log = new ClusterLog(store, hooks, { epoch, seq, value })
+ * const storage = storageOnLog(log)
+ * store.on('entries', (entries) => log.applyEntries(entries))
+ */
+export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
+  readonly versions = new ClusterVersions();
+  /** Other nodes' versions resume here too: see {@link StateLog.resumeFromAnyBoundary}. */
+  readonly resumeFromAnyBoundary = true;
+  readonly #sink: LogSink;
+  readonly #hooks: ClusterLogHooks;
+  #start: { value: JsonValue; seq: number } | null;
+  #target: LogTarget | null = null;
+  #open: Batch | null = null;
+  /** Batches appended and not yet applied, by write id. */
+  readonly #waiting = new Map<string, Batch>();
+  /** Batches refused for another epoch, to append again once the new epoch is known. */
+  #deferred: Batch[] = [];
+  #last: Promise<void> = Promise.resolve();
+
+  /** @param start the epoch, the seq its value is at, and the value (it belongs to the storage opened on this log) */
+  constructor(sink: LogSink, hooks: ClusterLogHooks, start: { epoch: string; seq: number; value: JsonValue }) {
+    this.#sink = sink;
+    this.#hooks = hooks;
+    this.#start = { value: start.value, seq: start.seq };
+    this.versions.restart(start.epoch);
+    this.versions.note(start.seq, 0);
+  }
+
+  /** The epoch entries are appended to and read from. */
+  get epoch(): string {
+    return this.versions.epoch;
+  }
+
+  /** The seq of the last entry applied (or passed as junk). */
+  get seq(): number {
+    return this.versions.seq;
+  }
+
+  open(target: LogTarget): LogSnapshot {
+    if (this.#target !== null || this.#start === null) throw new Error('koa-juggler: a log serves one storage');
+    this.#target = target;
+    const { value } = this.#start;
+    this.#start = null;
+    return { value, position: 0 };
+  }
+
+  /**
+   * Adds `entry`'s writes to this run's batch (appended a microtask later,
+   * as one entry). Resolves with their outcomes once this node applied it;
+   * rejects with {@link ClusterUnavailableError} when Redis did not take it.
+   */
+  submit(entry: StateEntry): Promise<EntryOutcome> {
+    const batch = this.#batch(false);
+    return new Promise((resolve, reject) => {
+      batch.parts.push({ start: batch.writes.length, count: entry.length, resolve, reject });
+      for (const write of entry) batch.writes.push(write);
+    });
+  }
+
+  /**
+   * Appends a broadcast after this node's earlier writes; resolves once
+   * this node applied (delivered) it.
+   * @throws TypeError when JSON cannot carry `data`
+   */
+  broadcast(name: string, data: JsonValue): Promise<void> {
+    const body = encodeBroadcast(name, data);
+    this.#close();
+    const batch = this.#batch(true);
+    batch.body = body;
+    this.#close();
+    return new Promise((resolve, reject) => batch.parts.push({ start: 0, count: 0, resolve: () => resolve(), reject }));
+  }
+
+  /** Settles once every write submitted so far is applied or has failed. */
+  settled(): Promise<void> {
+    return this.#open?.done ?? this.#last;
+  }
+
+  /** Applies entries read back from the log, in order. */
+  applyEntries(entries: readonly LogEntry[]): void {
+    for (const entry of entries) this.#applyOne(entry);
+  }
+
+  /** Notes an entry that was skipped as junk: its seq counts as passed. */
+  skip(seq: number, reason: string): void {
+    this.versions.note(seq, this.#target!.position);
+    this.#hooks.onJunk(seq, reason);
+  }
+
+  /**
+   * Moves to `value` as of `seq` in `epoch` (a resync after a gap, or a new
+   * epoch): applied as one entry replacing the root, so subscribers get one
+   * diff. This node's appends that landed at or before `seq` count as
+   * applied; those refused for another epoch are appended again.
+   */
+  resume(epoch: string, seq: number, value: JsonValue): void {
+    const target = this.#target!;
+    this.versions.restart(epoch);
+    this.versions.applying(seq);
+    target.apply([{ kind: 'set', path: [], value }]);
+    this.versions.note(seq, target.position);
+    for (const [writeId, batch] of this.#waiting) {
+      if (batch.seq > 0 && batch.seq <= seq) {
+        this.#waiting.delete(writeId);
+        for (const part of batch.parts) part.resolve(null);
+        batch.settle();
+      }
+    }
+    const deferred = this.#deferred;
+    this.#deferred = [];
+    for (const batch of deferred) this.#append(batch);
+  }
+
+  /** Rejects every waiting write with `err` (the cluster is closing). */
+  failAll(err: unknown): void {
+    const batches = [...this.#waiting.values(), ...this.#deferred];
+    if (this.#open) batches.push(this.#open);
+    this.#waiting.clear();
+    this.#deferred = [];
+    this.#open = null;
+    for (const batch of batches) this.#fail(batch, err);
+  }
+
+  #batch(broadcast: boolean): Batch {
+    if (this.#open !== null) return this.#open;
+    let settle!: () => void;
+    const done = new Promise<void>((resolve) => (settle = resolve));
+    const batch: Batch = { writeId: this.#sink.newWriteId(), writes: [], parts: [], body: null, broadcast, seq: 0, done, settle };
+    this.#open = batch;
+    this.#last = done;
+    if (!broadcast) queueMicrotask(() => this.#close());
+    return batch;
+  }
+
+  /** Ends the open batch and appends it. */
+  #close(): void {
+    const batch = this.#open;
+    if (batch === null) return;
+    this.#open = null;
+    if (!batch.broadcast && batch.writes.length === 0) return batch.settle();
+    try {
+      batch.body ??= encodeWrites(batch.writes);
+    } catch (err) {
+      // Values were checked at submit; a value changed behind the storage's back since is the caller's misuse.
+      return this.#fail(batch, err);
+    }
+    this.#append(batch);
+  }
+
+  #append(batch: Batch): void {
+    this.#waiting.set(batch.writeId, batch);
+    this.#sink.append(this.epoch, batch.writeId, batch.body!).then(
+      (result) => {
+        if (result.status === 'wrong-epoch') {
+          if (this.#waiting.get(batch.writeId) !== batch) return;
+          this.#waiting.delete(batch.writeId);
+          this.#deferred.push(batch);
+          this.#hooks.onWrongEpoch();
+        } else if (batch.seq === 0) batch.seq = result.seq;
+      },
+      (err: unknown) => {
+        if (this.#waiting.get(batch.writeId) !== batch) return;
+        this.#waiting.delete(batch.writeId);
+        this.#fail(batch, err);
+      },
+    );
+  }
+
+  #fail(batch: Batch, err: unknown): void {
+    for (const part of batch.parts) part.reject(err);
+    batch.settle();
+  }
+
+  #applyOne(entry: LogEntry): void {
+    const body = decodeBody(entry.body);
+    if (typeof body === 'string') return this.skip(entry.seq, body);
+    const target = this.#target!;
+    this.versions.applying(entry.seq);
+    const outcome = body.kind === 'writes' ? target.apply(body.entry) : null;
+    this.versions.note(entry.seq, target.position);
+    this.#hooks.onApplied(entry.time, target.position);
+    if (body.kind === 'broadcast') this.#hooks.onBroadcast(body.name, body.data, entry.time);
+    const batch = this.#waiting.get(entry.writeId);
+    if (batch === undefined || entry.epoch !== this.epoch) return;
+    this.#waiting.delete(entry.writeId);
+    for (const part of batch.parts) part.resolve(slice(outcome, part));
+    batch.settle();
+  }
+}
+
+/** The outcome of one submitter's writes within the entry's outcome. */
+function slice(outcome: EntryOutcome, part: Part): EntryOutcome {
+  if (outcome === null) return null;
+  const mine = outcome.slice(part.start, part.start + part.count);
+  return firstRejection(mine) === undefined ? null : mine;
+}

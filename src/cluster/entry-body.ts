@@ -1,0 +1,59 @@
+/**
+ * The body of a cluster log entry as JSON text: either the writes of one
+ * node's synchronous run, `{"w":[["s",path,value],["r",path],...]}`, or a
+ * broadcast, `{"b":[name,data]}`. Decoding checks the shape fully, so an
+ * entry that some other writer put in the stream is skipped on every node
+ * alike rather than half-applied.
+ */
+import type { JsonValue } from '../json.js';
+import type { PathSegment } from '../state/path.js';
+import type { StateEntry, StateWrite } from '../state/state-log.js';
+
+/** A decoded body: writes to apply, or a broadcast to deliver. */
+export type EntryBody =
+  | { readonly kind: 'writes'; readonly entry: StateEntry }
+  | { readonly kind: 'broadcast'; readonly name: string; readonly data: JsonValue };
+
+/**
+ * The JSON text of an entry of writes.
+ * @example
+ * encodeWrites([{ kind: 'set', path: ['a'], value: 1 }]) // '{"w":[["s",["a"],1]]}'
+ */
+export function encodeWrites(writes: readonly StateWrite[]): string {
+  return JSON.stringify({ w: writes.map((w) => (w.kind === 'set' ? ['s', w.path, w.value] : ['r', w.path])) });
+}
+
+/** The JSON text of a broadcast. @throws TypeError when JSON cannot carry `data` */
+export function encodeBroadcast(name: string, data: JsonValue): string {
+  return JSON.stringify({ b: [name, data] });
+}
+
+function isPath(value: unknown): value is PathSegment[] {
+  if (!Array.isArray(value)) return false;
+  for (const step of value) {
+    if (typeof step !== 'string' && !(Number.isSafeInteger(step) && (step as number) >= 0)) return false;
+  }
+  return true;
+}
+
+/**
+ * Decodes a parsed body, or says why it is not one of ours (then the entry
+ * is junk: skipped and reported).
+ */
+export function decodeBody(body: unknown): EntryBody | string {
+  if (body === null || typeof body !== 'object') return 'the body is not an object';
+  const { w, b } = body as { w?: unknown; b?: unknown };
+  if (Array.isArray(b)) {
+    if (b.length !== 2 || typeof b[0] !== 'string') return 'a broadcast without a name';
+    return { kind: 'broadcast', name: b[0], data: b[1] as JsonValue };
+  }
+  if (!Array.isArray(w)) return 'neither writes nor a broadcast';
+  const entry: StateWrite[] = [];
+  for (const item of w) {
+    if (!Array.isArray(item) || !isPath(item[1])) return 'a write without a path';
+    if (item[0] === 's' && item.length === 3) entry.push({ kind: 'set', path: item[1], value: item[2] as JsonValue });
+    else if (item[0] === 'r' && item.length === 2) entry.push({ kind: 'remove', path: item[1] });
+    else return 'a write of unknown kind';
+  }
+  return { kind: 'writes', entry };
+}

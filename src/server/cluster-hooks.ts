@@ -1,0 +1,48 @@
+/**
+ * What a server needs of a cluster (`listen({ cluster })`), as an
+ * interface: the server never imports `koa-juggler/cluster` (nor its Redis
+ * client), so a single-process user loads none of it. `redisCluster()`'s
+ * result implements it; see docs/cluster.md.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import type { JsonValue } from '../json.js';
+import { Storage } from '../state/storage.js';
+import type { SessionBackend } from './session-backend.js';
+
+/** What a cluster tells each server listening on it. */
+export interface ClusterServerHooks {
+  /** Cluster events and errors: outages, resets, rejected writes (kind `'cluster'`). */
+  onError(err: Error): void;
+  /** A broadcast reached its place in the log on this node: flush, then notify every connection. */
+  onBroadcast(name: string, data: JsonValue): void;
+  /** Whether this node's state may be behind (Redis unreachable, resyncing) changed. */
+  onStatus(stale: boolean): void;
+}
+
+/** The cluster as a server sees it. */
+export interface ServerCluster {
+  /** The replicated state: every connection's `conn.state`. */
+  readonly state: Storage;
+  /** Whether this node's state may be behind now. */
+  readonly stale: boolean;
+  /** @internal registers a server; returns the function that unregisters it */
+  joinServer(hooks: ClusterServerHooks): () => void;
+  /** @internal appends a broadcast to the log; resolves once this node delivered it */
+  broadcast(name: string, data: JsonValue): Promise<void>;
+  /** @internal settles once this node's earlier writes are applied or failed */
+  settled(): Promise<void>;
+  /** @internal where the sessions and keyed results of servers on this cluster live (its Redis) */
+  sessionBackend(): SessionBackend;
+}
+
+/**
+ * Checks the `cluster` option.
+ * @throws InvalidArgumentError when it is not a cluster from `redisCluster()`
+ */
+export function checkCluster(name: string, value: unknown): ServerCluster {
+  const c = value as Partial<ServerCluster> | null;
+  if (c === null || typeof c !== 'object' || !(c.state instanceof Storage) || typeof c.joinServer !== 'function' || typeof c.broadcast !== 'function') {
+    throw new InvalidArgumentError(name, 'a cluster from redisCluster() (koa-juggler/cluster)', value);
+  }
+  return c as ServerCluster;
+}
