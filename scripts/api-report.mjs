@@ -15,6 +15,7 @@ const check = process.argv.includes('--check');
 const ENTRIES = [
   { report: 'koa-juggler', types: 'dist/index.d.ts' },
   { report: 'koa-juggler-client', types: 'dist/client/index.d.ts' },
+  { report: 'koa-juggler-cluster', types: 'dist/cluster/index.d.ts' },
 ];
 
 let failed = false;

@@ -14,3 +14,4 @@ export { redisCluster, RedisCluster } from './redis-cluster.js';
 export { ClusterState } from './cluster-state.js';
 export type { RedisClusterOptions } from './cluster-options.js';
 export { ClusterUnavailableError, InvalidArgumentError } from '../errors.js';
+export type { Storage, StorageOptions, ChangeLogOptions, ChangeListener, Path, PathSegment, JsonValue, ServerCluster, ClusterServerHooks } from '../index.js';
