@@ -10,6 +10,7 @@ import Koa from 'koa';
 import { WebSocketServer } from 'ws';
 import { InvalidArgumentError } from '../errors.js';
 import { EXTENSION_PROTOCOL } from '../protocol/messages.js';
+import { boundAddress, HostPolicy } from './allowed-hosts.js';
 import { htpasswdAuthenticator } from './auth/authenticator.js';
 import { WWW_AUTHENTICATE } from './auth/challenge.js';
 import { loadHtpasswd } from './auth/htpasswd.js';
@@ -86,6 +87,8 @@ export async function mount(http: HttpServer, o: ResolvedOptions, how: { ownsHtt
     reported.add(err);
     o.onError(err, { conn: null, kind: 'http' });
   });
+  const hosts = new HostPolicy(o.allowedHosts, () => boundAddress(http));
+  app.use(hosts.middleware());
   if (o.noCache) app.use(noCache());
   if (authenticate !== null) app.use(requireAuth(authenticate, challenge));
   if (o.indexPath !== null) app.use(indexRedirect(o.indexPath));
@@ -111,6 +114,7 @@ export async function mount(http: HttpServer, o: ResolvedOptions, how: { ownsHtt
     ownsHttp: how.ownsHttp,
     guard: {
       wsPath: o.wsPath,
+      hosts,
       originPolicy: { allowedOrigins: o.allowedOrigins, authenticated: authenticate !== null, secure: how.secure },
       maxConnections: o.maxConnections,
       authenticate,

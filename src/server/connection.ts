@@ -5,6 +5,7 @@
  * {@link RequestDispatcher}, stream calls to {@link StreamCalls}, state to
  * a {@link ConnectionState}.
  */
+import type { Duplex } from 'node:stream';
 import type { WebSocket, RawData } from 'ws';
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { JsonValue } from '../json.js';
@@ -13,12 +14,14 @@ import type { StateSubscriber } from '../state/state-channel.js';
 import type { Storage } from '../state/storage.js';
 import {
   CLOSE_INTERNAL_ERROR,
+  CLOSE_MESSAGE_TOO_BIG,
   CLOSE_NORMAL,
   CLOSE_UNSUPPORTED_DATA,
   clampReason,
   isApplicationCloseCode,
 } from '../transport/close-codes.js';
 import { Transport, type EncodedMessage } from '../transport/transport.js';
+import { IncomingBytes, type BufferBudget } from './buffer-budget.js';
 import type { CloseInfo, ConnectionConfig, ErrorKind, UpgradeRequest } from './connection-config.js';
 import { ConnectionState, type StateSources } from './connection-state.js';
 import { toError } from './handler-result.js';
@@ -36,6 +39,10 @@ export interface ConnectionContext {
   user: string | null;
   remote: string;
   request: UpgradeRequest;
+  /** The upgraded socket (its bytes are counted against `maxBufferedBytes` before ws reads them). */
+  socket: Duplex;
+  /** The server-wide bound on partial incoming messages. */
+  budget: BufferBudget;
   /** Runs once when the connection has closed, whatever closed it. */
   onClosed(conn: Connection): void;
 }
@@ -79,6 +86,8 @@ export class Connection implements StateSubscriber {
   readonly #requests: RequestDispatcher<Connection>;
   readonly #streams: StreamCalls<Connection> | null;
   readonly #state: ConnectionState;
+  /** @internal bytes of incomplete incoming messages (maxBufferedBytes) */
+  readonly incoming: IncomingBytes;
   #stage: Stage;
   #session: Session | null = null;
   #helloTimer: ReturnType<typeof setTimeout> | null = null;
@@ -133,6 +142,10 @@ export class Connection implements StateSubscriber {
         })
       : null;
     this.#state = new ConnectionState(this, ctx.state);
+    this.incoming = new IncomingBytes(ctx.budget, ctx.socket, () => {
+      if (this.isOpen) this.closeWith(CLOSE_MESSAGE_TOO_BIG, 'server buffers full: maxBufferedBytes');
+      else this.destroy();
+    });
     ws.on('message', this.#onFrame);
     ws.on('close', this.#teardown);
     ws.on('error', (err: Error & { code?: string }) => {
@@ -224,6 +237,7 @@ export class Connection implements StateSubscriber {
     this.#stage = 'closing';
     this.#transport.close();
     this.#requests.stop();
+    this.incoming.dropSegments();
     this.#sentClose = { code, reason: clampReason(reason) };
     this.#ws.close(code, this.#sentClose.reason);
   }
@@ -301,23 +315,25 @@ export class Connection implements StateSubscriber {
   }
 
   readonly #onFrame = (data: RawData, isBinary: boolean): void => {
-    if (!this.isOpen) return;
+    const buffer = data as Buffer;
     try {
+      if (!this.isOpen) return;
       if (isBinary) throw new ProtocolError('binary frames are not supported', { closeCode: CLOSE_UNSUPPORTED_DATA });
-      const buffer = data as Buffer;
       this.#transport.receive(buffer.toString(), buffer.length);
     } catch (err) {
       // Whatever the frame caused: a ProtocolError is the peer's fault, anything else is ours.
       // Nothing is rethrown into ws's event emitter.
       if (err instanceof ProtocolError) this.#protocolError(err);
       else this.#fail(toError(err));
+    } finally {
+      this.incoming.frameDone(buffer.length, this.#transport.pendingBytes);
     }
   };
 
   /** @throws ProtocolError for an invalid or misplaced message (the caller closes) */
   #onMessage(text: string): void {
     if (!this.isOpen) return;
-    const message = parseClientMessage(text, this.extension);
+    const message = parseClientMessage(text, this.extension, this.#ctx.config.maxJsonDepth);
     if (this.extension) this.#checkHelloOrder(message);
     switch (message.type) {
       case 'request':
@@ -376,6 +392,7 @@ export class Connection implements StateSubscriber {
     this.#ws.off('message', this.#onFrame);
     // Each part is released even when another fails, so `closed` always resolves.
     const steps = [
+      () => this.incoming.release(),
       () => this.#streams?.abortAll(),
       () => this.#state.leave(),
       () => this.#session !== null && this.#ctx.sessions!.release(this.#session),

@@ -11,6 +11,7 @@ import { Storage } from '../state/storage.js';
 import type { ConnectionConfig, ErrorKind } from './connection-config.js';
 import type { Connection } from './connection.js';
 import type { ServerCall } from './server-call.js';
+import { checkAllowedHosts } from './allowed-hosts.js';
 import { PROCESS_SECRET } from './session-token.js';
 
 export type { ErrorKind, UpgradeRequest } from './connection-config.js';
@@ -56,7 +57,7 @@ export interface ListenOptions {
   sendQueueSize?: number;
   /** Longest segment payload in UTF-16 units. @default 65536 */
   maxSegmentSize?: number;
-  /** Largest incoming message in bytes; larger closes with 1009. @default 64 MiB */
+  /** Largest incoming message in bytes; larger closes with 1009. @default 16 MiB */
   maxMessageSize?: number;
   /** Ping a connection silent for this long. @default 30000 */
   pingDelay?: number;
@@ -97,6 +98,28 @@ export interface ListenOptions {
   streamWindow?: number;
   /** Stream calls open at once per connection; beyond it `stream-open` is answered with `stream-error`. @default 64 */
   maxStreams?: number;
+
+  // --- operating it (README, "Operating it") ---
+
+  /** Deepest nesting of an incoming message, its own object included; deeper closes with 1008, checked before parsing. @default 64 */
+  maxJsonDepth?: number;
+  /** Bytes of partial incoming messages of all connections together; beyond it the connection holding the most is closed with 1009. @default 256 MiB */
+  maxBufferedBytes?: number;
+  /**
+   * Host header values accepted on every route and the upgrade (against DNS
+   * rebinding): names, `name:port`, or `.example.com` for a domain and its
+   * subdomains; `'all'` accepts any. Others get 403.
+   * @default loopback names (localhost, 127.0.0.1, [::1]) when the server listens on a loopback address, else 'all'
+   */
+  allowedHosts?: readonly string[] | 'all';
+  /** A live admin page at /_admin/: `true` for loopback sockets only; `{ authorize(user) }` for authenticated users it accepts. @default false */
+  admin?: boolean | AdminAccess;
+}
+
+/** Who may see the admin page besides nobody: see {@link ListenOptions.admin}. */
+export interface AdminAccess {
+  /** Whether this authenticated user may see the admin page (needs htpasswdFile or authenticate). */
+  authorize(user: string): boolean | Promise<boolean>;
 }
 
 /** {@link ListenOptions} with defaults applied and every value checked. */
@@ -138,6 +161,12 @@ export interface ResolvedOptions {
   historySize: number;
   streamWindow: number;
   maxStreams: number;
+  maxJsonDepth: number;
+  maxBufferedBytes: number;
+  /** null: decided by the address the server listens on. */
+  allowedHosts: readonly string[] | 'all' | null;
+  /** null: no admin page; `{ authorize: null }`: loopback sockets only. */
+  admin: { authorize: AdminAccess['authorize'] | null } | null;
 }
 
 /** The part of the options a connection reads, built once per server. */
@@ -151,6 +180,7 @@ export function connectionConfig(o: ResolvedOptions): ConnectionConfig<Connectio
       sendQueueSize: o.sendQueueSize,
       framing: o.framing,
     },
+    maxJsonDepth: o.maxJsonDepth,
     helloTimeout: o.pingTimeout,
     streamWindow: o.streamWindow,
     onConnection: o.onConnection ?? null,
@@ -171,7 +201,7 @@ const KNOWN = new Set<string>([
   'sendQueueSize', 'maxSegmentSize', 'maxMessageSize', 'pingDelay', 'pingTimeout', 'noCache', 'framing',
   'allowedOrigins', 'trustProxy', 'maxConnections', 'maxRequestsInFlight', 'clientBundle',
   'extensions', 'onNotify', 'onStream', 'sessionSecret', 'sessionTimeout', 'maxSessions', 'historySize',
-  'streamWindow', 'maxStreams',
+  'streamWindow', 'maxStreams', 'maxJsonDepth', 'maxBufferedBytes', 'allowedHosts', 'admin',
 ]);
 
 type Check<T> = (name: string, value: unknown) => T;
@@ -253,7 +283,7 @@ export function resolveOptions(options: ListenOptions): ResolvedOptions {
     }),
     sendQueueSize: opt('sendQueueSize', 1024, int(1)),
     maxSegmentSize: opt('maxSegmentSize', 65536, int(2)),
-    maxMessageSize: opt('maxMessageSize', 64 * 1024 * 1024, int(1)),
+    maxMessageSize: opt('maxMessageSize', 16 * 1024 * 1024, int(1)),
     pingDelay: opt('pingDelay', 30000, int(1)),
     pingTimeout: opt('pingTimeout', 30000, int(1)),
     noCache: opt('noCache', true, bool),
@@ -281,7 +311,19 @@ export function resolveOptions(options: ListenOptions): ResolvedOptions {
     historySize: opt('historySize', 64, int(0)),
     streamWindow: opt('streamWindow', 64, int(1, 1 << 20)),
     maxStreams: opt('maxStreams', 64, int(1)),
+    maxJsonDepth: opt('maxJsonDepth', 64, int(1)),
+    maxBufferedBytes: opt('maxBufferedBytes', 256 * 1024 * 1024, int(1)),
+    allowedHosts: opt('allowedHosts', null, checkAllowedHosts),
+    admin: opt('admin', null, (name, v) => {
+      if (v === false) return null;
+      if (v === true) return { authorize: null };
+      if (v !== null && typeof v === 'object' && typeof (v as AdminAccess).authorize === 'function') return { authorize: (v as AdminAccess).authorize.bind(v) };
+      throw new InvalidArgumentError(name, 'true, false or { authorize(user) }', v);
+    }),
   };
+  if (resolved.admin?.authorize && resolved.htpasswdFile === null && resolved.authenticate === null) {
+    throw new InvalidArgumentError('options.admin', 'true when no authentication is on (authorize(user) needs htpasswdFile or authenticate)');
+  }
   if (resolved.htpasswdFile !== null && resolved.authenticate !== null) {
     throw new InvalidArgumentError('options.authenticate', 'left out when options.htpasswdFile is given (use one)');
   }

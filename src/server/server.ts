@@ -11,6 +11,7 @@ import { Storage } from '../state/storage.js';
 import { StateChannel } from '../state/state-channel.js';
 import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR } from '../transport/close-codes.js';
 import { messageEncoder } from '../transport/transport.js';
+import { BufferBudget } from './buffer-budget.js';
 import type { ConnectionConfig } from './connection-config.js';
 import type { StateSources } from './connection-state.js';
 import { Connection } from './connection.js';
@@ -59,6 +60,7 @@ export class Server {
   // One for every state channel: per connection-own state it would cost a closure each.
   #encode: ReturnType<typeof messageEncoder> | undefined;
   readonly #stateSources: StateSources;
+  readonly #budget: BufferBudget;
   #closing: Promise<void> | null = null;
 
   /** @internal use {@link listen} or {@link attach} */
@@ -75,6 +77,7 @@ export class Server {
       closing: () => this.#closing !== null,
     };
     const o = parts.options;
+    this.#budget = new BufferBudget(o.maxBufferedBytes, () => this.#holders());
     this.#sharedChannel = o.state ? this.#newChannel(o.state) : null;
     this.#stateSources = { sharedChannel: this.#sharedChannel, newChannel: () => this.#newChannel(new Storage()) };
     this.#sessions = o.extensions
@@ -92,6 +95,11 @@ export class Server {
   get port(): number {
     const address = this.#http.address();
     return typeof address === 'object' && address !== null ? address.port : 0;
+  }
+
+  /** @internal bytes of incomplete incoming messages held by all connections (bounded by `maxBufferedBytes`) */
+  get bufferedBytes(): number {
+    return this.#budget.total;
   }
 
   /** The open connections. */
@@ -142,6 +150,10 @@ export class Server {
     if (this.#ownsHttp) http.closeAllConnections();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
     await httpClosed;
+  }
+
+  *#holders(): Iterable<Connection['incoming']> {
+    for (const conn of this.#connections) yield conn.incoming;
   }
 
   #newChannel(storage: Storage): StateChannel {
@@ -210,6 +222,8 @@ export class Server {
       user,
       remote: remoteAddress(req.rawHeaders, req.socket.remoteAddress, options.trustProxy),
       request: { url: req.url ?? '/', headers: withoutCredentials(req.headers) },
+      socket: req.socket,
+      budget: this.#budget,
       onClosed: (closed) => this.#connections.delete(closed),
     });
     this.#connections.add(conn);
