@@ -10,6 +10,7 @@ import Koa from 'koa';
 import { WebSocketServer } from 'ws';
 import { InvalidArgumentError } from '../errors.js';
 import { EXTENSION_PROTOCOL } from '../protocol/messages.js';
+import { AdminPage } from './admin/admin-page.js';
 import { boundAddress, HostPolicy } from './allowed-hosts.js';
 import { htpasswdAuthenticator } from './auth/authenticator.js';
 import { WWW_AUTHENTICATE } from './auth/challenge.js';
@@ -92,6 +93,8 @@ export async function mount(http: HttpServer, o: ResolvedOptions, how: { ownsHtt
   if (o.noCache) app.use(noCache());
   if (authenticate !== null) app.use(requireAuth(authenticate, challenge));
   if (o.indexPath !== null) app.use(indexRedirect(o.indexPath));
+  const admin = o.admin === null ? null : new AdminPage(o.admin);
+  if (admin !== null) app.use(admin.middleware());
   app.use(wsPathAnswer(o.wsPath));
   if (o.clientBundle) app.use(clientBundle());
   for (const middleware of o.middleware) app.use(middleware);
@@ -112,6 +115,7 @@ export async function mount(http: HttpServer, o: ResolvedOptions, how: { ownsHtt
     wss,
     options: o,
     ownsHttp: how.ownsHttp,
+    admin,
     guard: {
       wsPath: o.wsPath,
       hosts,

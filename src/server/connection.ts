@@ -43,6 +43,8 @@ export interface ConnectionContext {
   socket: Duplex;
   /** The server-wide bound on partial incoming messages. */
   budget: BufferBudget;
+  /** Server-wide counters (read by the admin page). */
+  counters: { requests: number };
   /** Runs once when the connection has closed, whatever closed it. */
   onClosed(conn: Connection): void;
 }
@@ -171,6 +173,12 @@ export class Connection implements StateSubscriber {
   /** Whether the connection is open (false once closing has begun). */
   get isOpen(): boolean {
     return this.#stage !== 'closing' && this.#stage !== 'closed';
+  }
+
+  /** @internal what the admin page shows of this connection */
+  get stats(): { queued: number; bytesIn: number; bytesOut: number } {
+    const socket = this.#ctx.socket as Duplex & { bytesRead?: number; bytesWritten?: number };
+    return { queued: this.#transport.queued, bytesIn: socket.bytesRead ?? 0, bytesOut: socket.bytesWritten ?? 0 };
   }
 
   // --- what the state channel calls on its subscriber (see connection-state.ts for the other side) ---
@@ -337,6 +345,7 @@ export class Connection implements StateSubscriber {
     if (this.extension) this.#checkHelloOrder(message);
     switch (message.type) {
       case 'request':
+        this.#ctx.counters.requests++;
         if (this.#streams?.has(message.id)) throw idInFlight(message.id);
         return this.#requests.request(message);
       case 'hello':

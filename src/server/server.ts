@@ -11,6 +11,8 @@ import { Storage } from '../state/storage.js';
 import { StateChannel } from '../state/state-channel.js';
 import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR } from '../transport/close-codes.js';
 import { messageEncoder } from '../transport/transport.js';
+import type { AdminClusterNode, ServerCounters } from './admin/admin-sources.js';
+import type { AdminPage } from './admin/admin-page.js';
 import { BufferBudget } from './buffer-budget.js';
 import type { ConnectionConfig } from './connection-config.js';
 import type { StateSources } from './connection-state.js';
@@ -34,6 +36,8 @@ export interface ServerParts {
    * for the other upgrade listeners of the user's server.
    */
   ownsHttp: boolean;
+  /** The admin page, when the `admin` option is on. */
+  admin: AdminPage | null;
 }
 
 /**
@@ -61,6 +65,10 @@ export class Server {
   #encode: ReturnType<typeof messageEncoder> | undefined;
   readonly #stateSources: StateSources;
   readonly #budget: BufferBudget;
+  readonly #counters: ServerCounters = { requests: 0 };
+  readonly #admin: AdminPage | null;
+  /** @internal the cluster's nodes for the admin page (the cluster layer sets it) */
+  adminCluster: (() => AdminClusterNode[] | Promise<AdminClusterNode[]>) | null = null;
   #closing: Promise<void> | null = null;
 
   /** @internal use {@link listen} or {@link attach} */
@@ -88,6 +96,15 @@ export class Server {
           newChannel: this.#sharedChannel ? null : () => this.#newChannel(new Storage()),
         })
       : null;
+    this.#admin = parts.admin;
+    this.#admin?.attach({
+      connections: () => this.#connections,
+      sessions: this.#sessions,
+      sharedChannel: this.#sharedChannel,
+      budget: this.#budget,
+      counters: this.#counters,
+      cluster: () => (this.adminCluster === null ? null : this.adminCluster()),
+    });
     this.#http.on('upgrade', this.#upgradeListener);
   }
 
@@ -134,6 +151,7 @@ export class Server {
       http.off('upgrade', this.#upgradeListener);
     }
     for (const socket of this.#upgrading) socket.destroy();
+    this.#admin?.close();
     const connections = [...this.#connections];
     for (const conn of connections) conn.closeWith(CLOSE_GOING_AWAY, 'server shutting down');
     const all = Promise.all(connections.map((conn) => conn.closed));
@@ -224,6 +242,7 @@ export class Server {
       request: { url: req.url ?? '/', headers: withoutCredentials(req.headers) },
       socket: req.socket,
       budget: this.#budget,
+      counters: this.#counters,
       onClosed: (closed) => this.#connections.delete(closed),
     });
     this.#connections.add(conn);
