@@ -8,7 +8,7 @@ export { Server } from './server/server.js';
 export { Connection } from './server/connection.js';
 export type { CloseInfo } from './server/connection-config.js';
 export type { ServerCall } from './server/server-call.js';
-export type { ListenOptions, ErrorKind, UpgradeRequest } from './server/options.js';
+export type { ListenOptions, AdminAccess, ErrorKind, UpgradeRequest } from './server/options.js';
 export { Storage } from './state/storage.js';
 export type { Path } from './state/path.js';
 export { JugglerError, ProtocolError, InvalidArgumentError } from './errors.js';
