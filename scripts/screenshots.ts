@@ -1,6 +1,7 @@
 // Refreshes docs/screenshots/ (the README shows them): starts the demo,
 // plays a little with it from two browser tabs and takes screenshots of the
-// dashboard on a desktop and on a phone.
+// dashboard on a desktop and on a phone, then of the admin page (/_admin/)
+// while the dashboard keeps clicking.
 //
 //   node scripts/ensure.mjs --browser && npx tsx scripts/screenshots.ts
 import { mkdirSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { launchChromium } from '../test/support/browser.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'docs', 'screenshots');
 
-const demo = await startDemo({ host: '127.0.0.1', port: 0, onError: () => {} });
+const demo = await startDemo({ host: '127.0.0.1', port: 0, admin: true, onError: () => {} });
 const browser = await launchChromium();
 try {
   const url = `http://127.0.0.1:${demo.port}/`;
@@ -51,7 +52,22 @@ try {
   const mobile = join(outDir, 'dashboard-mobile.png');
   await phone.screenshot({ path: mobile });
 
-  console.log(`wrote ${relative(root, desktop)} and ${relative(root, mobile)}`);
+  // The admin page: the two dashboards listed, the state opened a level, diffs going out.
+  const admin = await context.newPage();
+  await admin.goto(`http://127.0.0.1:${demo.port}/_admin/`);
+  await admin.waitForSelector('[data-testid="connections"] tr');
+  await admin.click('[data-path="[]"]');
+  await admin.waitForSelector('[data-path=\'["counter"]\']');
+  await admin.waitForTimeout(300);
+  for (let i = 0; i < 3; i++) await click(main, 'increment');
+  await click(other, 'increment');
+  await admin.waitForFunction(() => (document.querySelector('[data-testid="diffs"]')?.children.length ?? 0) >= 3, null, { timeout: 10_000 });
+  await admin.waitForFunction(() => /\d/.test(document.querySelector('[data-testid="request-rate"]')?.textContent ?? ''), null, { timeout: 10_000 });
+  await admin.mouse.move(5, 5);
+  const adminShot = join(outDir, 'admin.png');
+  await admin.screenshot({ path: adminShot, fullPage: true });
+
+  console.log(`wrote ${relative(root, desktop)}, ${relative(root, mobile)} and ${relative(root, adminShot)}`);
 } finally {
   await browser.close();
   await demo.close();

@@ -9,7 +9,7 @@ export { Connection } from './server/connection.js';
 export type { CloseInfo } from './server/connection-config.js';
 export type { SessionSecret } from './server/session-token.js';
 export type { ServerCall } from './server/server-call.js';
-export type { ListenOptions, ErrorKind, UpgradeRequest } from './server/options.js';
+export type { ListenOptions, AdminAccess, ErrorKind, UpgradeRequest } from './server/options.js';
 export type { ServerCluster, ClusterServerHooks } from './server/cluster-hooks.js';
 export { Storage, type StorageOptions, type ChangeListener } from './state/storage.js';
 export type { ChangeLogOptions } from './state/change-log.js';

@@ -437,7 +437,7 @@ export class Client {
     if (this.#status !== 'open') return;
     let message: ServerMessage;
     try {
-      message = parseServerMessage(text, this.#extension);
+      message = parseServerMessage(text, this.#extension, this.#options.maxJsonDepth);
     } catch (err) {
       this.#fault(err);
       return;

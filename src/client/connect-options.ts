@@ -55,6 +55,15 @@ export interface ConnectOptions {
    */
   maxMessageSize?: number;
   /**
+   * Deepest nesting of arrays and objects accepted in a message from the
+   * server, the message's own object included (a `state` message wraps the
+   * value in three levels), checked before parsing. Deeper is a
+   * ProtocolError: the client closes with 1008. Higher than the server's
+   * default: a client trusts its server more than a server its clients.
+   * @default 128
+   */
+  maxJsonDepth?: number;
+  /**
    * Ping the server after this long without receiving anything; `null`
    * never pings (the client still answers the server's pings).
    * @default 30000

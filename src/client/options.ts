@@ -24,6 +24,8 @@ export type {
 export const DEFAULT_MAX_SEGMENT_SIZE = 65536;
 /** Default of {@link ConnectOptions.maxMessageSize}: 64 MiB. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
+/** Default of {@link ConnectOptions.maxJsonDepth}. */
+export const DEFAULT_CLIENT_MAX_JSON_DEPTH = 128;
 /** Default of {@link ConnectOptions.pingDelay}, as the Python server uses. */
 export const DEFAULT_PING_DELAY = 30000;
 /** Default of {@link ConnectOptions.pingTimeout}. */
@@ -53,6 +55,7 @@ export interface ResolvedConnectOptions {
   tls: TlsOptions | null;
   maxSegmentSize: number;
   maxMessageSize: number;
+  maxJsonDepth: number;
   pingDelay: number | null;
   pingTimeout: number;
   connectTimeout: number;
@@ -76,7 +79,7 @@ export interface ResolvedReconnectOptions {
 }
 
 const SHARED_KEYS = [
-  'onNotify', 'onError', 'auth', 'tls', 'maxSegmentSize', 'maxMessageSize', 'pingDelay', 'pingTimeout', 'connectTimeout', 'extensions',
+  'onNotify', 'onError', 'auth', 'tls', 'maxSegmentSize', 'maxMessageSize', 'maxJsonDepth', 'pingDelay', 'pingTimeout', 'connectTimeout', 'extensions',
 ];
 // Options that had another name, so that the old one gets a message saying so.
 const RENAMED: Readonly<Record<string, string>> = { extension: 'extensions' };
@@ -254,6 +257,13 @@ function resolveShared(o: Record<string, unknown>, platform: PlatformInfo): Omit
     }
     maxMessageSize = o.maxMessageSize as number;
   }
+  let maxJsonDepth = DEFAULT_CLIENT_MAX_JSON_DEPTH;
+  if (o.maxJsonDepth !== undefined) {
+    if (!Number.isSafeInteger(o.maxJsonDepth) || (o.maxJsonDepth as number) < 1) {
+      throw new InvalidArgumentError('options.maxJsonDepth', 'a positive integer', o.maxJsonDepth);
+    }
+    maxJsonDepth = o.maxJsonDepth as number;
+  }
   let pingDelay: number | null = DEFAULT_PING_DELAY;
   if (o.pingDelay === null) pingDelay = null;
   else if (o.pingDelay !== undefined) pingDelay = positive(o.pingDelay, 'options.pingDelay', 'a positive number or null');
@@ -274,6 +284,7 @@ function resolveShared(o: Record<string, unknown>, platform: PlatformInfo): Omit
     tls,
     maxSegmentSize,
     maxMessageSize,
+    maxJsonDepth,
     pingDelay,
     pingTimeout: o.pingTimeout === undefined ? DEFAULT_PING_TIMEOUT : positive(o.pingTimeout, 'options.pingTimeout'),
     connectTimeout: o.connectTimeout === undefined ? DEFAULT_CONNECT_TIMEOUT : positive(o.connectTimeout, 'options.connectTimeout'),

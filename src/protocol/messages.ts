@@ -7,6 +7,7 @@
  */
 import { ProtocolError } from '../errors.js';
 import { isPlainObject, type JsonValue } from '../json.js';
+import { checkJsonDepth, DEFAULT_MAX_JSON_DEPTH } from './json-depth.js';
 import type { Patch } from '../state/patch.js';
 
 /** The WebSocket subprotocol that switches on the koa-juggler.v1 extension. */
@@ -40,7 +41,8 @@ function fail(message: string): never {
   throw new ProtocolError(message);
 }
 
-function parseObject(text: string): Fields {
+function parseObject(text: string, maxJsonDepth: number): Fields {
+  checkJsonDepth(text, maxJsonDepth);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -107,10 +109,11 @@ function streamMessage(m: Fields, type: string): StreamMessage | undefined {
 /**
  * Parses and validates one message from a client.
  * @param extension whether koa-juggler.v1 was negotiated; without it only `request` is valid
- * @throws ProtocolError (close code 1002) naming what was wrong
+ * @param maxJsonDepth deepest nesting accepted, the message's own object included
+ * @throws ProtocolError (close code 1002; 1008 past `maxJsonDepth`) naming what was wrong
  */
-export function parseClientMessage(text: string, extension: boolean): ClientMessage {
-  const m = parseObject(text);
+export function parseClientMessage(text: string, extension: boolean, maxJsonDepth = DEFAULT_MAX_JSON_DEPTH): ClientMessage {
+  const m = parseObject(text, maxJsonDepth);
   const type = typeOf(m);
   if (type === 'request') {
     const msg: RequestMessage = { type, id: id(m), name: str(m, 'name'), data: data(m) };
@@ -134,10 +137,11 @@ export function parseClientMessage(text: string, extension: boolean): ClientMess
 
 /**
  * Parses and validates one message from a server.
- * @throws ProtocolError naming what was wrong
+ * @param maxJsonDepth deepest nesting accepted, the message's own object included
+ * @throws ProtocolError naming what was wrong (close code 1008 past `maxJsonDepth`)
  */
-export function parseServerMessage(text: string, extension: boolean): ServerMessage {
-  const m = parseObject(text);
+export function parseServerMessage(text: string, extension: boolean, maxJsonDepth = DEFAULT_MAX_JSON_DEPTH): ServerMessage {
+  const m = parseObject(text, maxJsonDepth);
   const type = typeOf(m);
   switch (type) {
     case 'response': return { type, id: id(m), success: bool(m, 'success'), data: data(m) };

@@ -10,6 +10,8 @@ import Koa from 'koa';
 import { WebSocketServer } from 'ws';
 import { InvalidArgumentError } from '../errors.js';
 import { EXTENSION_PROTOCOL } from '../protocol/messages.js';
+import { AdminPage } from './admin/admin-page.js';
+import { boundAddress, HostPolicy } from './allowed-hosts.js';
 import { htpasswdAuthenticator } from './auth/authenticator.js';
 import { WWW_AUTHENTICATE } from './auth/challenge.js';
 import { loadHtpasswd } from './auth/htpasswd.js';
@@ -86,9 +88,13 @@ export async function mount(http: HttpServer, o: ResolvedOptions, how: { ownsHtt
     reported.add(err);
     o.onError(err, { conn: null, kind: 'http' });
   });
+  const hosts = new HostPolicy(o.allowedHosts, () => boundAddress(http));
+  app.use(hosts.middleware());
   if (o.noCache) app.use(noCache());
   if (authenticate !== null) app.use(requireAuth(authenticate, challenge));
   if (o.indexPath !== null) app.use(indexRedirect(o.indexPath));
+  const admin = o.admin === null ? null : new AdminPage(o.admin);
+  if (admin !== null) app.use(admin.middleware());
   app.use(wsPathAnswer(o.wsPath));
   if (o.clientBundle) app.use(clientBundle());
   for (const middleware of o.middleware) app.use(middleware);
@@ -109,8 +115,10 @@ export async function mount(http: HttpServer, o: ResolvedOptions, how: { ownsHtt
     wss,
     options: o,
     ownsHttp: how.ownsHttp,
+    admin,
     guard: {
       wsPath: o.wsPath,
+      hosts,
       originPolicy: { allowedOrigins: o.allowedOrigins, authenticated: authenticate !== null, secure: how.secure },
       maxConnections: o.maxConnections,
       authenticate,

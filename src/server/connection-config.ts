@@ -45,6 +45,8 @@ export interface ErrorContext<C> {
 export interface ConnectionConfig<C> {
   /** The transport's options (the keepalive is off with `framing: 'plain'`). */
   transport: TransportOptions;
+  /** Deepest nesting of an incoming message, checked before parsing (1008 past it). */
+  maxJsonDepth: number;
   /** How long an extension connection may stay silent before its `hello`. */
   helloTimeout: number;
   /** The window each side of a stream call starts with, announced in `welcome`. */

@@ -5,6 +5,7 @@
  * {@link RequestDispatcher}, stream calls to {@link StreamCalls}, state to
  * a {@link ConnectionState}.
  */
+import type { Duplex } from 'node:stream';
 import type { WebSocket, RawData } from 'ws';
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { JsonValue } from '../json.js';
@@ -12,12 +13,14 @@ import { EXTENSION_PROTOCOL, parseClientMessage, type ClientMessage, type HelloM
 import type { Storage } from '../state/storage.js';
 import {
   CLOSE_INTERNAL_ERROR,
+  CLOSE_MESSAGE_TOO_BIG,
   CLOSE_NORMAL,
   CLOSE_UNSUPPORTED_DATA,
   clampReason,
   isApplicationCloseCode,
 } from '../transport/close-codes.js';
 import { Transport, type EncodedMessage } from '../transport/transport.js';
+import { IncomingBytes, type BufferBudget } from './buffer-budget.js';
 import type { CloseInfo, ConnectionConfig, ErrorKind, UpgradeRequest } from './connection-config.js';
 import { ConnectionState, type StateSources } from './connection-state.js';
 import { toError } from './handler-result.js';
@@ -35,6 +38,12 @@ export interface ConnectionContext {
   user: string | null;
   remote: string;
   request: UpgradeRequest;
+  /** The upgraded socket (its bytes are counted against `maxBufferedBytes` before ws reads them). */
+  socket: Duplex;
+  /** The server-wide bound on partial incoming messages. */
+  budget: BufferBudget;
+  /** Server-wide counters (read by the admin page). */
+  counters: { requests: number };
   /** Runs once when the connection has closed, whatever closed it. */
   onClosed(conn: Connection): void;
 }
@@ -81,6 +90,8 @@ export class Connection {
   readonly #requests: RequestDispatcher<Connection>;
   readonly #streams: StreamCalls<Connection> | null;
   readonly #state: ConnectionState;
+  /** @internal bytes of incomplete incoming messages (maxBufferedBytes) */
+  readonly incoming: IncomingBytes;
   #stage: Stage;
   #session: SessionHandle | null = null;
   // Set at hello: a store in Redis answers it later, and what follows hello waits meanwhile.
@@ -137,6 +148,10 @@ export class Connection {
         })
       : null;
     this.#state = new ConnectionState(this, ctx.state);
+    this.incoming = new IncomingBytes(ctx.budget, ctx.socket, () => {
+      if (this.isOpen) this.closeWith(CLOSE_MESSAGE_TOO_BIG, 'server buffers full: maxBufferedBytes');
+      else this.destroy();
+    });
     ws.on('message', this.#onFrame);
     ws.on('close', this.#teardown);
     ws.on('error', (err: Error & { code?: string }) => {
@@ -162,6 +177,12 @@ export class Connection {
   /** Whether the connection is open (false once closing has begun). */
   get isOpen(): boolean {
     return this.#stage !== 'closing' && this.#stage !== 'closed';
+  }
+
+  /** @internal what the admin page shows of this connection */
+  get stats(): { queued: number; bytesIn: number; bytesOut: number } {
+    const socket = this.#ctx.socket as Duplex & { bytesRead?: number; bytesWritten?: number };
+    return { queued: this.#transport.queued, bytesIn: socket.bytesRead ?? 0, bytesOut: socket.bytesWritten ?? 0 };
   }
 
   // --- what the state channel calls on its subscriber (see connection-state.ts for the other side) ---
@@ -249,6 +270,7 @@ export class Connection {
     this.#stage = 'closing';
     this.#transport.close();
     this.#requests.stop();
+    this.incoming.dropSegments();
     this.#sentClose = { code, reason: clampReason(reason) };
     this.#ws.close(code, this.#sentClose.reason);
   }
@@ -336,26 +358,29 @@ export class Connection {
   }
 
   readonly #onFrame = (data: RawData, isBinary: boolean): void => {
-    if (!this.isOpen) return;
+    const buffer = data as Buffer;
     try {
+      if (!this.isOpen) return;
       if (isBinary) throw new ProtocolError('binary frames are not supported', { closeCode: CLOSE_UNSUPPORTED_DATA });
-      const buffer = data as Buffer;
       this.#transport.receive(buffer.toString(), buffer.length);
     } catch (err) {
       // Whatever the frame caused: a ProtocolError is the peer's fault, anything else is ours.
       // Nothing is rethrown into ws's event emitter.
       if (err instanceof ProtocolError) this.#protocolError(err);
       else this.#fail(toError(err));
+    } finally {
+      this.incoming.frameDone(buffer.length, this.#transport.pendingBytes);
     }
   };
 
   /** @throws ProtocolError for an invalid or misplaced message (the caller closes) */
   #onMessage(text: string): void {
     if (!this.isOpen) return;
-    const message = parseClientMessage(text, this.extension);
+    const message = parseClientMessage(text, this.extension, this.#ctx.config.maxJsonDepth);
     if (this.extension) this.#checkHelloOrder(message);
     switch (message.type) {
       case 'request':
+        this.#ctx.counters.requests++;
         if (this.#streams?.has(message.id)) throw idInFlight(message.id);
         return this.#requests.request(message);
       case 'hello':
@@ -411,6 +436,7 @@ export class Connection {
     this.#ws.off('message', this.#onFrame);
     // Each part is released even when another fails, so `closed` always resolves.
     const steps = [
+      () => this.incoming.release(),
       () => this.#streams?.abortAll(),
       () => this.#state.leave(),
       () => this.#session !== null && this.#ctx.sessions!.release(this.#session),

@@ -14,6 +14,7 @@ import type { ServerCall } from './server-call.js';
 import type { SessionBackend } from './session-backend.js';
 import { PROCESS_SECRET, type SessionSecret } from './session-token.js';
 import { checkCluster, type ServerCluster } from './cluster-hooks.js';
+import { checkAllowedHosts } from './allowed-hosts.js';
 
 export type { ErrorKind, UpgradeRequest } from './connection-config.js';
 
@@ -58,7 +59,7 @@ export interface ListenOptions {
   sendQueueSize?: number;
   /** Longest segment payload in UTF-16 units. @default 65536 */
   maxSegmentSize?: number;
-  /** Largest incoming message in bytes; larger closes with 1009. @default 64 MiB */
+  /** Largest incoming message in bytes; larger closes with 1009. @default 16 MiB */
   maxMessageSize?: number;
   /** Ping a connection silent for this long. @default 30000 */
   pingDelay?: number;
@@ -109,6 +110,28 @@ export interface ListenOptions {
    * `cluster.state`. Not with `state`; requires `sessionSecret`. @default none
    */
   cluster?: ServerCluster | null;
+
+  // --- operating it (README, "Operating it") ---
+
+  /** Deepest nesting of an incoming message, its own object included; deeper closes with 1008, checked before parsing. @default 64 */
+  maxJsonDepth?: number;
+  /** Bytes of partial incoming messages of all connections together; beyond it the connection holding the most is closed with 1009. @default 256 MiB */
+  maxBufferedBytes?: number;
+  /**
+   * Host header values accepted on every route and the upgrade (against DNS
+   * rebinding): names, `name:port`, or `.example.com` for a domain and its
+   * subdomains; `'all'` accepts any. Others get 403.
+   * @default loopback names (localhost, 127.0.0.1, [::1]) when the server listens on a loopback address, else 'all'
+   */
+  allowedHosts?: readonly string[] | 'all';
+  /** A live admin page at /_admin/: `true` for loopback sockets only; `{ authorize(user) }` for authenticated users it accepts. @default false */
+  admin?: boolean | AdminAccess;
+}
+
+/** Who may see the admin page besides nobody: see {@link ListenOptions.admin}. */
+export interface AdminAccess {
+  /** Whether this authenticated user may see the admin page (needs htpasswdFile or authenticate). */
+  authorize(user: string): boolean | Promise<boolean>;
 }
 
 /** {@link ListenOptions} with defaults applied and every value checked. */
@@ -152,6 +175,12 @@ export interface ResolvedOptions {
   streamWindow: number;
   maxStreams: number;
   cluster: ServerCluster | null;
+  maxJsonDepth: number;
+  maxBufferedBytes: number;
+  /** null: decided by the address the server listens on. */
+  allowedHosts: readonly string[] | 'all' | null;
+  /** null: no admin page; `{ authorize: null }`: loopback sockets only. */
+  admin: { authorize: AdminAccess['authorize'] | null } | null;
 }
 
 /** The part of the options a connection reads, built once per server. */
@@ -165,6 +194,7 @@ export function connectionConfig(o: ResolvedOptions): ConnectionConfig<Connectio
       sendQueueSize: o.sendQueueSize,
       framing: o.framing,
     },
+    maxJsonDepth: o.maxJsonDepth,
     helloTimeout: o.pingTimeout,
     streamWindow: o.streamWindow,
     onConnection: o.onConnection ?? null,
@@ -185,7 +215,7 @@ const KNOWN = new Set<string>([
   'sendQueueSize', 'maxSegmentSize', 'maxMessageSize', 'pingDelay', 'pingTimeout', 'noCache', 'framing',
   'allowedOrigins', 'trustProxy', 'maxConnections', 'maxRequestsInFlight', 'clientBundle',
   'extensions', 'onNotify', 'onStream', 'sessionSecret', 'sessionTimeout', 'maxSessions', 'sessionBackend', 'historySize',
-  'streamWindow', 'maxStreams', 'cluster',
+  'streamWindow', 'maxStreams', 'cluster', 'maxJsonDepth', 'maxBufferedBytes', 'allowedHosts', 'admin',
 ]);
 
 type Check<T> = (name: string, value: unknown) => T;
@@ -274,7 +304,7 @@ export function resolveOptions(options: ListenOptions): ResolvedOptions {
     }),
     sendQueueSize: opt('sendQueueSize', 1024, int(1)),
     maxSegmentSize: opt('maxSegmentSize', 65536, int(2)),
-    maxMessageSize: opt('maxMessageSize', 64 * 1024 * 1024, int(1)),
+    maxMessageSize: opt('maxMessageSize', 16 * 1024 * 1024, int(1)),
     pingDelay: opt('pingDelay', 30000, int(1)),
     pingTimeout: opt('pingTimeout', 30000, int(1)),
     noCache: opt('noCache', true, bool),
@@ -298,6 +328,15 @@ export function resolveOptions(options: ListenOptions): ResolvedOptions {
     historySize: opt('historySize', 64, int(0)),
     streamWindow: opt('streamWindow', 64, int(1, 1 << 20)),
     maxStreams: opt('maxStreams', 64, int(1)),
+    maxJsonDepth: opt('maxJsonDepth', 64, int(1)),
+    maxBufferedBytes: opt('maxBufferedBytes', 256 * 1024 * 1024, int(1)),
+    allowedHosts: opt('allowedHosts', null, checkAllowedHosts),
+    admin: opt('admin', null, (name, v) => {
+      if (v === false) return null;
+      if (v === true) return { authorize: null };
+      if (v !== null && typeof v === 'object' && typeof (v as AdminAccess).authorize === 'function') return { authorize: (v as AdminAccess).authorize.bind(v) };
+      throw new InvalidArgumentError(name, 'true, false or { authorize(user) }', v);
+    }),
     cluster: null,
   };
   resolved.cluster = nullable('cluster', null, checkCluster);
@@ -308,6 +347,9 @@ export function resolveOptions(options: ListenOptions): ResolvedOptions {
     }
     // Sessions and keyed results live where every node finds them: in the cluster's Redis.
     resolved.sessionBackend ??= resolved.cluster.sessionBackend();
+  }
+  if (resolved.admin?.authorize && resolved.htpasswdFile === null && resolved.authenticate === null) {
+    throw new InvalidArgumentError('options.admin', 'true when no authentication is on (authorize(user) needs htpasswdFile or authenticate)');
   }
   if (resolved.htpasswdFile !== null && resolved.authenticate !== null) {
     throw new InvalidArgumentError('options.authenticate', 'left out when options.htpasswdFile is given (use one)');

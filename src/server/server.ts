@@ -11,6 +11,9 @@ import { Storage } from '../state/storage.js';
 import { StateChannel } from '../state/state-channel.js';
 import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR } from '../transport/close-codes.js';
 import { messageEncoder } from '../transport/transport.js';
+import type { AdminClusterNode, ServerCounters } from './admin/admin-sources.js';
+import type { AdminPage } from './admin/admin-page.js';
+import { BufferBudget } from './buffer-budget.js';
 import type { ConnectionConfig } from './connection-config.js';
 import type { StateSources } from './connection-state.js';
 import { Connection } from './connection.js';
@@ -36,6 +39,8 @@ export interface ServerParts {
    * for the other upgrade listeners of the user's server.
    */
   ownsHttp: boolean;
+  /** The admin page, when the `admin` option is on. */
+  admin: AdminPage | null;
 }
 
 /**
@@ -62,6 +67,11 @@ export class Server {
   // One for every state channel: per connection-own state it would cost a closure each.
   #encode: ReturnType<typeof messageEncoder> | undefined;
   readonly #stateSources: StateSources;
+  readonly #budget: BufferBudget;
+  readonly #counters: ServerCounters = { requests: 0 };
+  readonly #admin: AdminPage | null;
+  /** @internal the cluster's nodes for the admin page (the cluster layer sets it) */
+  adminCluster: (() => AdminClusterNode[] | Promise<AdminClusterNode[]>) | null = null;
   #closing: Promise<void> | null = null;
   readonly #leaveCluster: (() => void) | null;
 
@@ -79,6 +89,7 @@ export class Server {
       closing: () => this.#closing !== null,
     };
     const o = parts.options;
+    this.#budget = new BufferBudget(o.maxBufferedBytes, () => this.#holders());
     const shared = o.cluster?.state ?? o.state;
     this.#sharedChannel = shared ? this.#newChannel(shared) : null;
     this.#stateSources = { sharedChannel: this.#sharedChannel, newChannel: () => this.#newChannel(new Storage()) };
@@ -96,6 +107,15 @@ export class Server {
           newChannel: this.#sharedChannel ? null : () => this.#newChannel(new Storage()),
         })
       : null;
+    this.#admin = parts.admin;
+    this.#admin?.attach({
+      connections: () => this.#connections,
+      sessions: this.#sessions,
+      sharedChannel: this.#sharedChannel,
+      budget: this.#budget,
+      counters: this.#counters,
+      cluster: () => (this.adminCluster === null ? null : this.adminCluster()),
+    });
     this.#http.on('upgrade', this.#upgradeListener);
   }
 
@@ -103,6 +123,11 @@ export class Server {
   get port(): number {
     const address = this.#http.address();
     return typeof address === 'object' && address !== null ? address.port : 0;
+  }
+
+  /** @internal bytes of incomplete incoming messages held by all connections (bounded by `maxBufferedBytes`) */
+  get bufferedBytes(): number {
+    return this.#budget.total;
   }
 
   /** The open connections. */
@@ -158,6 +183,7 @@ export class Server {
       http.off('upgrade', this.#upgradeListener);
     }
     for (const socket of this.#upgrading) socket.destroy();
+    this.#admin?.close();
     const connections = [...this.#connections];
     for (const conn of connections) conn.closeWith(CLOSE_GOING_AWAY, 'server shutting down');
     const all = Promise.all(connections.map((conn) => conn.closed));
@@ -174,6 +200,10 @@ export class Server {
     if (this.#ownsHttp) http.closeAllConnections();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
     await httpClosed;
+  }
+
+  *#holders(): Iterable<Connection['incoming']> {
+    for (const conn of this.#connections) yield conn.incoming;
   }
 
   #newChannel(storage: Storage): StateChannel {
@@ -242,6 +272,9 @@ export class Server {
       user,
       remote: remoteAddress(req.rawHeaders, req.socket.remoteAddress, options.trustProxy),
       request: { url: req.url ?? '/', headers: withoutCredentials(req.headers) },
+      socket: req.socket,
+      budget: this.#budget,
+      counters: this.#counters,
       onClosed: (closed) => this.#connections.delete(closed),
     });
     this.#connections.add(conn);

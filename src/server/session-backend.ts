@@ -55,6 +55,8 @@ export interface Sessions {
   release(session: SessionHandle): void;
   /** Drops what this node holds and stops its timers. */
   close(): void;
+  /** The sessions this node holds, for the admin page; absent where they live elsewhere (Redis). */
+  list?(): Iterable<{ readonly id: string; readonly connections: number; readonly idleSince: number }>;
 }
 
 /** What the server tells a session backend. */

@@ -72,6 +72,11 @@ export class SessionStore implements Sessions {
     return { session, resumed };
   }
 
+  /** @internal every session held (the admin page lists them) */
+  list(): Iterable<Session> {
+    return this.#sessions.values();
+  }
+
   /** A fresh token for the session (sent in every `welcome`). */
   token(session: SessionHandle): string {
     return issueToken(this.#options.secret, session.id);

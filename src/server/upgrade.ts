@@ -1,17 +1,20 @@
 /**
  * The guard in front of the WebSocket endpoint. The upgrade request never
- * passes through Koa's middleware, so path, Origin, connection limit and
+ * passes through Koa's middleware, so path, Host, Origin, connection limit and
  * authentication are checked here, and a refusal is an HTTP answer before
  * the upgrade (401, 403, 503), never a WebSocket that opens and then closes.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { rejectUpgrade } from './auth/challenge.js';
+import type { HostPolicy } from './allowed-hosts.js';
 import type { Authenticate } from './middleware/auth.js';
 import { isOriginAllowed, type OriginPolicy } from './origin.js';
 
 export interface UpgradeGuardOptions {
   wsPath: string;
+  /** The Host header check (`allowedHosts`). */
+  hosts: HostPolicy;
   originPolicy: OriginPolicy;
   maxConnections: number;
   authenticate: Authenticate | null;
@@ -37,6 +40,10 @@ export function isWsPath(url: string | undefined, wsPath: string): boolean {
 export async function guardUpgrade(req: IncomingMessage, socket: Duplex, options: UpgradeGuardOptions): Promise<GuardResult> {
   if (!isWsPath(req.url, options.wsPath)) {
     rejectUpgrade(socket, 404, {}, 'no WebSocket endpoint at this path\n');
+    return null;
+  }
+  if (!options.hosts.allows(req.headers.host)) {
+    rejectUpgrade(socket, 403, {}, 'host not allowed\n');
     return null;
   }
   if (options.closing()) {

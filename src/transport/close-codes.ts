@@ -6,6 +6,8 @@ export const CLOSE_UNSUPPORTED_DATA = 1003;
 /** Not sent on the wire: what a socket reports when it ended without a close frame. */
 export const CLOSE_ABNORMAL = 1006;
 export const CLOSE_INVALID_PAYLOAD = 1007;
+/** Policy violation: a message nested deeper than `maxJsonDepth`. */
+export const CLOSE_POLICY_VIOLATION = 1008;
 export const CLOSE_MESSAGE_TOO_BIG = 1009;
 export const CLOSE_INTERNAL_ERROR = 1011;
 

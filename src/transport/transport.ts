@@ -81,6 +81,11 @@ export class Transport {
     return this.#queue.size;
   }
 
+  /** Payload bytes held of a message still being received (what `maxBufferedBytes` counts). */
+  get pendingBytes(): number {
+    return this.#reassembler.pendingSize;
+  }
+
   /** Whether the send queue is full: writers that can wait should. */
   get congested(): boolean {
     return this.#queue.full;

@@ -15,11 +15,12 @@ import { waitFor } from '../support/wait.js';
 
 const MAX = 10_000;
 
-async function setup(options: { maxMessageSize?: number } = {}) {
+async function setup(options: { maxMessageSize?: number; maxJsonDepth?: number } = {}) {
   const server = await startServer({
     state: new Storage({}),
     autoflushDelay: 0,
     maxMessageSize: options.maxMessageSize ?? MAX,
+    maxJsonDepth: options.maxJsonDepth,
     onRequest: bumpHandler,
   });
   const bystander = await Bystander.join(server.url);
@@ -68,13 +69,14 @@ const CORPUS: [string, Buffer, number, RegExp | null][] = [
   ['NaN', text('0NaN'), 1002, /invalid JSON/],
   ['two objects', text('0{} {}'), 1002, /invalid JSON/],
   ['an unterminated string', text('0"abc'), 1002, /invalid JSON/],
-  ['a million unclosed [', text('0' + '['.repeat(1_000_000)), 1002, /invalid JSON/],
+  // Refused before parsing (maxJsonDepth, default 64): JSON.parse of these blocks the event loop.
+  ['a million unclosed [', text('0' + '['.repeat(1_000_000)), 1008, /nested deeper than maxJsonDepth \(64\)/],
   ['an array', text('0[]'), 1002, /not a JSON object \(got an array\)/],
   ['null', text('0null'), 1002, /not a JSON object \(got null\)/],
   ['a string', text('0"request"'), 1002, /not a JSON object \(got string\)/],
   ['a number', text('042'), 1002, /not a JSON object \(got number\)/],
   ['true', text('0true'), 1002, /not a JSON object \(got boolean\)/],
-  ['a million nested arrays', text('0' + '['.repeat(1_000_000) + ']'.repeat(1_000_000)), 1002, /not a JSON object \(got an array\)/],
+  ['a million nested arrays', text('0' + '['.repeat(1_000_000) + ']'.repeat(1_000_000)), 1008, /nested deeper than maxJsonDepth \(64\)/],
   // User layer: the schema.
   ['an object without type', text('0{}'), 1002, /no type/],
   ['a numeric type', text('0{"type":1}'), 1002, /type must be a string/],
@@ -271,8 +273,8 @@ describe('hostile input: message size limits', function () {
     await bystander.check();
   });
 
-  it('answers a request whose data nests a million arrays deep once, and keeps serving', async () => {
-    const { server, bystander } = await setup({ maxMessageSize: 4 * 1024 * 1024 });
+  it('answers a request whose data nests a million arrays deep once, and keeps serving (maxJsonDepth raised)', async () => {
+    const { server, bystander } = await setup({ maxMessageSize: 4 * 1024 * 1024, maxJsonDepth: 2_000_000 });
     const deep = '['.repeat(1_000_000) + ']'.repeat(1_000_000);
     const raw = RawSocket.open(server.port, text(`0{"type":"request","id":1,"name":"echo","data":${deep}}`));
     const answer = JSON.parse((await raw.nextText((t) => t.includes('"response"'))).slice(1));

@@ -83,6 +83,11 @@ export class ServerProcess {
     return this.command<HeapReport>('heap');
   }
 
+  /** Bytes of incomplete incoming messages the server holds (what maxBufferedBytes bounds). */
+  buffered(): Promise<number> {
+    return this.command<number>('buffered');
+  }
+
   connections(): Promise<number> {
     return this.command<number>('connections');
   }
