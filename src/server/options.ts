@@ -10,6 +10,9 @@ import type { JsonValue } from '../json.js';
 import { Storage } from '../state/storage.js';
 import type { ConnectionConfig, ErrorKind } from './connection-config.js';
 import type { Connection } from './connection.js';
+import type { Logger } from './logger.js';
+import type { RequestMetrics } from './metrics/request-stats.js';
+import { OPERATING_KEYS, resolveOperatingOptions, type OperatingOptions, type ResolvedOperatingOptions } from './operating-options.js';
 import type { ServerCall } from './server-call.js';
 import { PROCESS_SECRET } from './session-token.js';
 
@@ -97,6 +100,17 @@ export interface ListenOptions {
   streamWindow?: number;
   /** Stream calls open at once per connection; beyond it `stream-open` is answered with `stream-error`. @default 64 */
   maxStreams?: number;
+
+  // --- operating it (README "Operating it") ---
+
+  /** Prometheus text at `GET /metrics` (prom-client, a registry per server), behind the same authentication as every route. @default false */
+  metrics?: boolean;
+  /** `GET /healthz` (alive) and `GET /readyz` (503 while draining), without authentication, for load balancers. @default false */
+  health?: boolean;
+  /** permessage-deflate on the WebSocket: `true`, or `{ threshold }` (bytes; smaller messages go uncompressed). @default false */
+  compression?: OperatingOptions['compression'];
+  /** A pino-compatible logger (`info`, `warn`, `error`, fields first) for the server's own logs. @default one line each on stdout / stderr */
+  logger?: Logger | null;
 }
 
 /** {@link ListenOptions} with defaults applied and every value checked. */
@@ -138,10 +152,14 @@ export interface ResolvedOptions {
   historySize: number;
   streamWindow: number;
   maxStreams: number;
+  operating: ResolvedOperatingOptions;
 }
 
-/** The part of the options a connection reads, built once per server. */
-export function connectionConfig(o: ResolvedOptions): ConnectionConfig<Connection> {
+/**
+ * The part of the options a connection reads, built once per server.
+ * @param requestStats the metrics' request counters, or null
+ */
+export function connectionConfig(o: ResolvedOptions, requestStats: RequestMetrics | null = null): ConnectionConfig<Connection> {
   return {
     transport: {
       maxSegmentSize: o.maxSegmentSize,
@@ -155,14 +173,17 @@ export function connectionConfig(o: ResolvedOptions): ConnectionConfig<Connectio
     streamWindow: o.streamWindow,
     onConnection: o.onConnection ?? null,
     onError: o.onError,
-    requests: { onRequest: o.onRequest ?? null, onNotify: o.onNotify ?? null, parallel: o.parallelRequests, maxInFlight: o.maxRequestsInFlight },
+    requests: { onRequest: o.onRequest ?? null, onNotify: o.onNotify ?? null, parallel: o.parallelRequests, maxInFlight: o.maxRequestsInFlight, stats: requestStats },
     streams: { onStream: o.onStream ?? null, streamWindow: o.streamWindow, maxStreams: o.maxStreams },
   };
 }
 
-function defaultOnError(err: Error, { conn, kind }: { conn: Connection | null; kind: ErrorKind }): void {
-  const who = conn ? ` [${conn.remote}]` : '';
-  console.error(`koa-juggler: ${kind} error${who}: ${err.message}`);
+/** The default onError: one line through the logger (by default `koa-juggler: KIND error [REMOTE]: MESSAGE` on stderr). */
+function logErrors(logger: Logger): NonNullable<ListenOptions['onError']> {
+  return (err, { conn, kind }) => {
+    const who = conn ? ` [${conn.remote}]` : '';
+    logger.error({ err, kind, remote: conn?.remote ?? null }, `${kind} error${who}: ${err.message}`);
+  };
 }
 
 const KNOWN = new Set<string>([
@@ -171,7 +192,7 @@ const KNOWN = new Set<string>([
   'sendQueueSize', 'maxSegmentSize', 'maxMessageSize', 'pingDelay', 'pingTimeout', 'noCache', 'framing',
   'allowedOrigins', 'trustProxy', 'maxConnections', 'maxRequestsInFlight', 'clientBundle',
   'extensions', 'onNotify', 'onStream', 'sessionSecret', 'sessionTimeout', 'maxSessions', 'historySize',
-  'streamWindow', 'maxStreams',
+  'streamWindow', 'maxStreams', ...OPERATING_KEYS,
 ]);
 
 type Check<T> = (name: string, value: unknown) => T;
@@ -224,12 +245,13 @@ export function resolveOptions(options: ListenOptions): ResolvedOptions {
     if (v !== 'segmented' && v !== 'plain') throw new InvalidArgumentError(name, '"segmented" or "plain"', v);
     return v;
   });
+  const operating = resolveOperatingOptions(o as OperatingOptions);
   const resolved: ResolvedOptions = {
     host: opt('host', '127.0.0.1', str),
     port: opt('port', 0, int(0, 65535)),
     onConnection: nullable('onConnection', null, fn),
     onRequest: nullable('onRequest', null, fn),
-    onError: opt('onError', defaultOnError, fn),
+    onError: opt('onError', logErrors(operating.logger), fn),
     wsPath: opt('wsPath', '/ws', path),
     staticDir: nullable('staticDir', null, str),
     indexPath: nullable('indexPath', '/index.html', path),
@@ -281,6 +303,7 @@ export function resolveOptions(options: ListenOptions): ResolvedOptions {
     historySize: opt('historySize', 64, int(0)),
     streamWindow: opt('streamWindow', 64, int(1, 1 << 20)),
     maxStreams: opt('maxStreams', 64, int(1)),
+    operating,
   };
   if (resolved.htpasswdFile !== null && resolved.authenticate !== null) {
     throw new InvalidArgumentError('options.authenticate', 'left out when options.htpasswdFile is given (use one)');

@@ -12,6 +12,7 @@ import type { RequestMessage } from '../protocol/messages.js';
 import type { Transport } from '../transport/transport.js';
 import { encodeResponse, failureData, isJugglerError, toError } from './handler-result.js';
 import type { KeyedResults, Outcome } from './keyed-results.js';
+import type { RequestMetrics, RequestStats } from './metrics/request-stats.js';
 import { RequestScheduler } from './request-scheduler.js';
 
 /** The protocol error for a request id that a running request or stream call already uses. */
@@ -26,6 +27,8 @@ export interface DispatcherConfig<C> {
   /** Run requests concurrently (up to `maxInFlight`) instead of one at a time. */
   parallel: boolean;
   maxInFlight: number;
+  /** Counts requests by name for the metrics; null (metrics off) costs nothing. */
+  stats: RequestMetrics | null;
 }
 
 /** What a dispatcher needs from its connection. */
@@ -126,6 +129,8 @@ export class RequestDispatcher<C> {
       this.#respond(id, true, data);
       return;
     }
+    const stats = this.#config.stats === null ? null : this.#config.stats.of(name);
+    const started = stats === null ? 0 : performance.now();
     if (key !== undefined && this.keyed !== null) {
       const keyed = this.keyed;
       let outcome = keyed.get(key);
@@ -134,10 +139,15 @@ export class RequestDispatcher<C> {
         outcome = Promise.resolve(this.#invoke(name, data));
         keyed.remember(key, outcome);
       }
-      return outcome.then((o) => this.#respond(id, o.success, o.data));
+      return outcome.then((o) => this.#answer(id, o, stats, started));
     }
     const outcome = this.#invoke(name, data);
-    if (outcome instanceof Promise) return outcome.then((o) => this.#respond(id, o.success, o.data));
+    if (outcome instanceof Promise) return outcome.then((o) => this.#answer(id, o, stats, started));
+    this.#answer(id, outcome, stats, started);
+  }
+
+  #answer(id: number, outcome: Outcome, stats: RequestStats | null, started: number): void {
+    if (stats !== null) stats.record((performance.now() - started) / 1000, outcome.success);
     this.#respond(id, outcome.success, outcome.data);
   }
 
