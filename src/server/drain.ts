@@ -32,25 +32,33 @@ export function resolveDrainTimeout(options: unknown): number {
 /**
  * Calls `act` on each item, the i-th (from 0) at `i × timeout / n`, so the
  * last goes at `(n − 1) / n × timeout` and the gaps are even. One timer at
- * a time; items due at the same tick go together. Resolves after the last.
- * `stopped()` ends the pacing early (the server closes anyway).
+ * a time; items due at the same tick go together. Resolves after the last,
+ * or at once when `signal` aborts (the server closes anyway), leaving no
+ * timer behind.
  * @example
- * await spreadOver([...connections], 30000, (conn) => conn.closeWith(1012, 'server restarting'), () => closing);
+ * await spreadOver([...connections], 30000, (conn) => conn.closeWith(1012, 'server restarting'), signal);
  */
-export function spreadOver<T>(items: readonly T[], timeout: number, act: (item: T) => void, stopped: () => boolean): Promise<void> {
+export function spreadOver<T>(items: readonly T[], timeout: number, act: (item: T) => void, signal: AbortSignal): Promise<void> {
   const n = items.length;
-  if (n === 0) return Promise.resolve();
+  if (n === 0 || signal.aborted) return Promise.resolve();
   const start = Date.now();
   const step = timeout / n;
   let next = 0;
+  let timer: ReturnType<typeof setTimeout> | null = null;
   return new Promise((resolve) => {
+    const finish = (): void => {
+      if (timer !== null) clearTimeout(timer);
+      signal.removeEventListener('abort', finish);
+      resolve();
+    };
     const tick = (): void => {
-      if (stopped()) return resolve();
+      timer = null;
       const due = Math.min(n, Math.floor((Date.now() - start) / step) + 1);
       while (next < due) act(items[next++]!);
-      if (next >= n) return resolve();
-      setTimeout(tick, Math.max(0, start + next * step - Date.now()));
+      if (next >= n) return finish();
+      timer = setTimeout(tick, Math.max(0, start + next * step - Date.now()));
     };
+    signal.addEventListener('abort', finish);
     tick();
   });
 }

@@ -68,6 +68,8 @@ export class Server {
   readonly #stateSources: StateSources;
   #closing: Promise<void> | null = null;
   #draining: Promise<void> | null = null;
+  // Ends a drain's pacing when close() takes over.
+  readonly #stopDrain = new AbortController();
   readonly #metrics: ServerMetrics | null;
   readonly #readiness = new Readiness(() => this.#draining !== null || this.#closing !== null);
 
@@ -176,7 +178,7 @@ export class Server {
 
   async #drain(timeout: number): Promise<void> {
     const connections = [...this.#connections];
-    await spreadOver(connections, timeout, (conn) => conn.closeWith(CLOSE_SERVICE_RESTART, 'server restarting'), () => this.#closing !== null);
+    await spreadOver(connections, timeout, (conn) => conn.closeWith(CLOSE_SERVICE_RESTART, 'server restarting'), this.#stopDrain.signal);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#options.shutdownTimeout)));
     await Promise.race([Promise.all(connections.map((conn) => conn.closed)), bound]);
@@ -184,6 +186,7 @@ export class Server {
   }
 
   async #shutdown(): Promise<void> {
+    this.#stopDrain.abort();
     const http = this.#http;
     let httpClosed: Promise<void> = Promise.resolve();
     if (this.#ownsHttp) {
