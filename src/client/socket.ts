@@ -37,6 +37,8 @@ export interface SocketOptions {
   maxMessageSize: number;
   auth: BasicAuth | null;
   tls: TlsOptions | null;
+  /** permessage-deflate to offer, or null (only Node's opener can choose). */
+  compression: { threshold: number } | null;
 }
 
 /**
