@@ -1,5 +1,5 @@
 /**
- * The `compression` option (permessage-deflate), shared by the server and
+ * The `compression` option (per-message deflate (RFC 7692)), shared by the server and
  * the Node client: `false`, `true` or `{ threshold }`. Browser-safe: the
  * client's option checking imports it.
  */
@@ -12,7 +12,7 @@ export const DEFAULT_COMPRESSION_THRESHOLD = 1024;
 export type CompressionOption = boolean | { threshold?: number };
 
 /**
- * `false | true | { threshold }` as ws's permessage-deflate setting: null when off.
+ * `false | true | { threshold }` as ws's per-message deflate (RFC 7692) setting: null when off.
  * @throws InvalidArgumentError naming `name`
  */
 export function resolveCompression(value: unknown, name: string): { threshold: number } | null {

@@ -41,7 +41,7 @@ export interface ConnectOptions {
   /** TLS options for `wss:`. Node only. */
   tls?: TlsOptions;
   /**
-   * Offer permessage-deflate: `true`, or `{ threshold }` (messages smaller
+   * Offer per-message deflate (RFC 7692): `true`, or `{ threshold }` (messages smaller
    * than `threshold` bytes go uncompressed). Used when the server has
    * `compression` on too. Node only: a browser decides by itself.
    * @default false

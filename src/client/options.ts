@@ -52,7 +52,7 @@ export interface ResolvedConnectOptions {
   onError: (err: unknown) => void;
   auth: BasicAuth | null;
   tls: TlsOptions | null;
-  /** permessage-deflate to offer (Node), or null. */
+  /** per-message deflate (RFC 7692) to offer (Node), or null. */
   compression: { threshold: number } | null;
   maxSegmentSize: number;
   maxMessageSize: number;

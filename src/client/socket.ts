@@ -37,7 +37,7 @@ export interface SocketOptions {
   maxMessageSize: number;
   auth: BasicAuth | null;
   tls: TlsOptions | null;
-  /** permessage-deflate to offer, or null (only Node's opener can choose). */
+  /** per-message deflate (RFC 7692) to offer, or null (only Node's opener can choose). */
   compression: { threshold: number } | null;
 }
 
