@@ -71,10 +71,23 @@ function pace(apply: () => void): { stop(): void } {
 
 // ---- ours --------------------------------------------------------------------
 
-export async function plantOurs(host: Host): Promise<{ url: string }> {
+/** Our server; `compression` and `metrics` for the compression row (bench/compression.ts), which reads the wire bytes from the metrics. */
+export async function plantOurs(host: Host, args: { compression?: boolean; metrics?: boolean } | null): Promise<{ url: string }> {
   const storage = new Storage({ points: initialPoints() });
   let errors = 0;
-  const server = await listen({ host: '127.0.0.1', port: 0, state: storage, autoflushDelay: FLUSH, onError: () => void (errors += 1) });
+  const server = await listen({
+    host: '127.0.0.1',
+    port: 0,
+    state: storage,
+    autoflushDelay: FLUSH,
+    onError: () => void (errors += 1),
+    compression: args?.compression ?? false,
+    metrics: args?.metrics ?? false,
+  });
+  host.handle('wireBytes', async () => {
+    const metric = (await server.metrics!.getMetricsAsJSON()).find((m) => m.name === 'juggler_sent_bytes_total');
+    return metric!.values[0]!.value;
+  });
   const next = updates(SEED);
   let running: { stop(): void } | null = null;
   // The application: 2,000 point updates a second, each a plain set().
@@ -225,5 +238,7 @@ async function run(ctx: BenchContext): Promise<Row[]> {
     { bench: 'plant-dashboard', metric: 'bytes sent to 200 clients', unit: 'KiB/s', ...bytes.summary(), goal: null },
   ];
 }
+
+export { initialPoints, FLUSH as PLANT_FLUSH, CLIENTS as PLANT_CLIENTS };
 
 export const plantDashboard: Benchmark = { name: 'plant-dashboard', run };

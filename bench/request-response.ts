@@ -20,12 +20,13 @@ const HERE = new URL(import.meta.url);
 
 // ---- the two servers -------------------------------------------------------
 
-/** Ours: `listen()` with an echo handler, all other options at their defaults. */
-export async function oursServer(host: Host): Promise<{ url: string }> {
+/** Ours: `listen()` with an echo handler, all other options at their defaults (but `metrics` for the metrics-on rows). */
+export async function oursServer(host: Host, args: { metrics?: boolean } | null): Promise<{ url: string }> {
   let errors = 0;
   const server = await listen({
     host: '127.0.0.1',
     port: 0,
+    metrics: args?.metrics ?? false,
     onRequest: (_conn, _name, data) => data,
     onError: () => void (errors += 1),
   });
@@ -87,12 +88,15 @@ async function run(ctx: BenchContext): Promise<Row[]> {
   const window = ctx.quick ? 400 : 1000;
   const rounds = ctx.quick ? 3 : 16;
   const ours = await ctx.spawn<{ url: string }>(HERE, 'oursServer', null, { name: 'rr-ours' });
+  // The same server with `metrics: true`: its counters must cost nothing measurable.
+  const oursMetrics = await ctx.spawn<{ url: string }>(HERE, 'oursServer', { metrics: true }, { name: 'rr-ours-metrics' });
   const raw = await ctx.spawn<{ url: string }>(HERE, 'rawServer', null, { name: 'rr-raw' });
   const [clients] = await startClients(ctx.spawn, 1);
   const rows: Row[] = [];
   for (const [index, scenario] of SCENARIOS.entries()) {
     const sides = [
       { name: 'ours', server: ours, tag: `ours-${index}` },
+      { name: 'metrics', server: oursMetrics, tag: `metrics-${index}` },
       { name: 'raw', server: raw, tag: `raw-${index}` },
     ];
     for (const side of sides) await clients!.call('open', { tag: side.tag, url: side.server.info.url, count: scenario.sockets });
@@ -100,15 +104,20 @@ async function run(ctx: BenchContext): Promise<Row[]> {
     for (const side of sides) await measure(side.server, clients!, side.tag, scenario.inFlight, ctx.quick ? 500 : 3000);
     const throughput = new Paired();
     const cpu = new Paired();
+    const throughputMetrics = new Paired();
+    const cpuMetrics = new Paired();
     for (let round = 0; round < rounds; round++) {
-      // Alternate which side goes first, so neither always follows the other.
-      const order = round % 2 === 0 ? sides : [...sides].reverse();
+      // Rotate which side goes first, so none always follows another.
+      const order = sides.map((_, k) => sides[(k + round) % sides.length]!);
       const results: Record<string, Window> = {};
       for (const side of order) results[side.name] = await measure(side.server, clients!, side.tag, scenario.inFlight, window);
       throughput.add(results.ours!.throughput, results.raw!.throughput);
       cpu.add(results.ours!.cpuPerRt, results.raw!.cpuPerRt);
+      throughputMetrics.add(results.metrics!.throughput, results.raw!.throughput);
+      cpuMetrics.add(results.metrics!.cpuPerRt, results.raw!.cpuPerRt);
       ctx.log(
         `${scenario.label} round ${round + 1}: ours ${results.ours!.throughput.toFixed(0)}/s ${results.ours!.cpuPerRt.toFixed(2)} µs, ` +
+          `metrics on ${results.metrics!.throughput.toFixed(0)}/s ${results.metrics!.cpuPerRt.toFixed(2)} µs, ` +
           `raw ${results.raw!.throughput.toFixed(0)}/s ${results.raw!.cpuPerRt.toFixed(2)} µs`,
       );
     }
@@ -117,9 +126,13 @@ async function run(ctx: BenchContext): Promise<Row[]> {
     const c = cpu.summary();
     rows.push({ bench: 'request-response', metric: `${scenario.label}: throughput`, unit: 'rt/s', ...t, goal: { min: 0.9 } });
     rows.push({ bench: 'request-response', metric: `${scenario.label}: server CPU per round trip`, unit: 'µs', ...c, goal: { max: 1.1 } });
+    rows.push({ bench: 'request-response', metric: `${scenario.label}: throughput, metrics on`, unit: 'rt/s', ...throughputMetrics.summary(), goal: { min: 0.9 } });
+    rows.push({ bench: 'request-response', metric: `${scenario.label}: server CPU per round trip, metrics on`, unit: 'µs', ...cpuMetrics.summary(), goal: { max: 1.1 } });
   }
-  const errors = await ours.call<number>('errors');
-  if (errors > 0) throw new Error(`our server reported ${errors} errors`);
+  for (const server of [ours, oursMetrics]) {
+    const errors = await server.call<number>('errors');
+    if (errors > 0) throw new Error(`our server reported ${errors} errors`);
+  }
   return rows;
 }
 

@@ -25,7 +25,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // (It switches off the Storage's development-only ownership checks; ws and
 // the raw references do not read it.)
 process.env.NODE_ENV ??= 'production';
-const NAMES = ['request-response', 'fan-out', 'state-size', 'plant-dashboard', 'join', 'memory', 'client-apply', 'resume'];
+const NAMES = ['request-response', 'fan-out', 'state-size', 'plant-dashboard', 'join', 'memory', 'client-apply', 'resume', 'fan-out-metrics', 'compression'];
 
 /**
  * A private copy of dist/ for this run (inside node_modules/.cache, so its
@@ -51,12 +51,14 @@ async function loadBenchmarks(): Promise<Benchmark[]> {
   const modules = await Promise.all([
     import('./request-response.js').then((m) => m.requestResponse),
     import('./fan-out.js').then((m) => m.fanOut),
+    import('./fan-out.js').then((m) => m.fanOutMetrics),
     import('./state-size.js').then((m) => m.stateSize),
     import('./plant-dashboard.js').then((m) => m.plantDashboard),
     import('./join.js').then((m) => m.join),
     import('./memory.js').then((m) => m.memory),
     import('./client-apply.js').then((m) => m.clientApply),
     import('./resume.js').then((m) => m.resume),
+    import('./compression.js').then((m) => m.compression),
   ]);
   return modules;
 }

@@ -15,5 +15,9 @@ export { Storage, type StorageOptions, type ChangeListener } from './state/stora
 export type { ChangeLogOptions } from './state/change-log.js';
 export type { Path, PathSegment } from './state/path.js';
 export type { Operation, Patch } from './state/patch.js';
+export { jsonLinesLogger, textLogger, type Logger, type LineSinks } from './server/logger.js';
+export type { DrainOptions } from './server/drain.js';
+export type { ReadinessReport } from './server/readiness.js';
+export type { CompressionOption } from './compression-option.js';
 export { JugglerError, ProtocolError, InvalidArgumentError } from './errors.js';
 export type { JsonValue } from './json.js';

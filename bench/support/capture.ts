@@ -43,7 +43,7 @@ export function captureStateChannels(): Set<StateChannel> {
 }
 
 export function sumStats(channels: Iterable<StateChannel>): StateChannelStats {
-  const total: StateChannelStats = { flushes: 0, diffsComputed: 0, messagesEncoded: 0, wholeValueEncodings: 0 };
+  const total: StateChannelStats = { flushes: 0, diffsComputed: 0, messagesEncoded: 0, wholeValueEncodings: 0, wholeValueLength: 0 };
   for (const channel of channels) {
     for (const key of Object.keys(total) as (keyof StateChannelStats)[]) total[key] += channel.stats[key] ?? 0;
   }

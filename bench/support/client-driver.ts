@@ -46,8 +46,8 @@ function requestFrame(id: number): string {
   return '0{"type":"request","id":' + id + ',"name":"echo","data":' + REQUEST_DATA + '}';
 }
 
-function open(url: string, keepLast: boolean, timeout: number): Promise<Sock> {
-  const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeout });
+function open(url: string, keepLast: boolean, timeout: number, deflate = false): Promise<Sock> {
+  const ws = new WebSocket(url, { perMessageDeflate: deflate, handshakeTimeout: timeout });
   const sock: Sock = {
     ws,
     messages: 0,
@@ -87,13 +87,13 @@ function open(url: string, keepLast: boolean, timeout: number): Promise<Sock> {
 }
 
 /** Opens `count` sockets, at most `concurrency` handshakes at a time. */
-async function openMany(url: string, count: number, concurrency: number, keepLast: number, timeout: number): Promise<Sock[]> {
+async function openMany(url: string, count: number, concurrency: number, keepLast: number, timeout: number, deflate = false): Promise<Sock[]> {
   const socks: Sock[] = new Array(count);
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < count) {
       const i = next++;
-      socks[i] = await open(url, i < keepLast, timeout);
+      socks[i] = await open(url, i < keepLast, timeout, deflate);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
@@ -155,8 +155,9 @@ export function clientDriver(host: Host): void {
   };
   let verifier: Verifier | null = null;
 
-  host.handle('open', async (p: { tag: string; url: string; count: number; concurrency?: number; keepLast?: number }) => {
-    const socks = await openMany(p.url, p.count, p.concurrency ?? 50, p.keepLast ?? 0, 30_000);
+  // deflate: offer permessage-deflate (the compression row).
+  host.handle('open', async (p: { tag: string; url: string; count: number; concurrency?: number; keepLast?: number; deflate?: boolean }) => {
+    const socks = await openMany(p.url, p.count, p.concurrency ?? 50, p.keepLast ?? 0, 30_000, p.deflate ?? false);
     groups.set(p.tag, [...(groups.get(p.tag) ?? []), ...socks]);
     return socks.length;
   });

@@ -39,7 +39,17 @@ export interface ServeConfig {
   redisUrl?: string;
   /** `--cluster-name NAME` (with `--redis`). @default 'demo' */
   clusterName?: string;
+  /** How the server logs: one plain line each, or one JSON object per line. */
+  logFormat: 'text' | 'json';
+  /** On SIGINT/SIGTERM, over how long connections are closed with 1012 before the server closes. */
+  drainTimeout: number;
+  metrics?: boolean;
+  health?: boolean;
+  compression?: boolean;
 }
+
+/** Default of `--drain-timeout`. */
+export const DEFAULT_DRAIN_TIMEOUT = 10000;
 
 export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'serve'; config: ServeConfig };
 
@@ -78,6 +88,11 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'max-connections', type: 'string', value: 'N', help: 'open WebSocket connections beyond which new ones get 503 (default 10000)' },
   { name: 'redis', type: 'string', value: 'URL', help: 'run as one node of a cluster sharing its state through this Redis (redis:// or rediss://); needs SESSION_SECRET in the environment for sessions to cross nodes' },
   { name: 'cluster-name', type: 'string', value: 'NAME', help: "the cluster's name with --redis: its Redis keys start with koa-juggler:NAME: (default demo)" },
+  { name: 'drain-timeout', type: 'string', value: 'MS', help: `on SIGINT/SIGTERM, first refuse new connections and close the open ones with 1012 (clients go elsewhere) spread over this long (default ${DEFAULT_DRAIN_TIMEOUT}); 0 closes them all at once` },
+  { name: 'log-format', type: 'string', value: 'FORMAT', help: "'text' (default: one plain line each) or 'json' (one JSON object per line, pino's fields)" },
+  { name: 'metrics', type: 'boolean', help: 'Prometheus metrics at /metrics (behind --htpasswd like every page)' },
+  { name: 'health', type: 'boolean', help: '/healthz and /readyz for load balancers (never behind authentication)' },
+  { name: 'compression', type: 'boolean', help: 'permessage-deflate on the WebSocket (see docs/operating.md)' },
   { name: 'help', short: 'h', type: 'boolean', help: 'show this help and exit' },
   { name: 'version', short: 'v', type: 'boolean', help: 'print the version and exit' },
 ];
@@ -98,7 +113,8 @@ step) and reset, each answered with the new counter; notifications welcome,
 joined, left, reset and milestone.
 
 Prints "listening on http://HOST:PORT/" once it listens. SIGINT or SIGTERM
-closes every connection and exits 0; a second signal exits at once.
+drains (new connections refused, open ones closed with 1012 over
+--drain-timeout), closes and exits 0; a second signal exits at once.
 
 Flags:
 ${flags}
@@ -224,6 +240,8 @@ function toConfig(values: Values, positionals: string[], env: Record<string, str
     htpasswd: str('htpasswd') ?? null,
     tlsKey,
     tlsCert,
+    logFormat: 'text',
+    drainTimeout: DEFAULT_DRAIN_TIMEOUT,
   };
   const redis = str('redis');
   const clusterName = str('cluster-name');
@@ -233,6 +251,12 @@ function toConfig(values: Values, positionals: string[], env: Record<string, str
     config.clusterName = clusterName ?? 'demo';
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(config.clusterName)) throw new UsageError('--cluster-name: expected 1-64 of A-Z a-z 0-9 . _ -');
   } else if (clusterName !== undefined) throw new UsageError('--cluster-name needs --redis as well');
+  const logFormat = str('log-format');
+  if (logFormat !== undefined) {
+    if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`--log-format: expected "text" or "json", got "${logFormat}"`);
+    config.logFormat = logFormat;
+  }
+  for (const flag of ['metrics', 'health', 'compression'] as const) if (values[flag]) config[flag] = true;
   const autoflush = str('autoflush');
   if (autoflush !== undefined) {
     config.autoflushDelay = /^(off|null|none|manual)$/i.test(autoflush) ? null : integer('--autoflush', autoflush, 0, MAX_MS);
@@ -257,6 +281,7 @@ function toConfig(values: Values, positionals: string[], env: Record<string, str
   assignDefined(config, 'pingDelay', ms('ping-delay', 1));
   assignDefined(config, 'pingTimeout', ms('ping-timeout', 1));
   assignDefined(config, 'shutdownTimeout', ms('shutdown-timeout', 0));
+  assignDefined(config, 'drainTimeout', ms('drain-timeout', 0));
   const max = str('max-connections');
   if (max !== undefined) config.maxConnections = integer('--max-connections', max, 1, Number.MAX_SAFE_INTEGER);
   return config;

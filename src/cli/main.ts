@@ -3,7 +3,10 @@
  * (demo-app.ts) behind a static directory until SIGINT or SIGTERM.
  *
  * Output: exactly one line `listening on http://HOST:PORT/` on stdout once
- * the server listens; every problem is one line on stderr. Exit codes: 0
+ * the server listens; every problem is one line on stderr. With
+ * `--log-format json` the server's lines are JSON objects on stdout (the
+ * listening line's `msg` is the same text); a usage mistake stays plain.
+ * On SIGINT or SIGTERM the server drains (`--drain-timeout`), then closes. Exit codes: 0
  * after a clean shutdown (and for --help, --version), 1 when the server
  * cannot start, 2 for a usage mistake or a file that cannot be read.
  */
@@ -12,6 +15,7 @@ import { access, readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { helpText, parseCommand, UsageError, type ServeConfig } from './args.js';
 import { randomBytes } from 'node:crypto';
+import { jsonLinesLogger, textLogger, type Logger } from '../server/logger.js';
 import { demoInitialState, startDemo, type Demo, type DemoOptions } from './demo-app.js';
 import { packageVersion } from './package-info.js';
 
@@ -63,10 +67,12 @@ async function serve(config: ServeConfig, io: MainIo): Promise<number> {
   } catch (err) {
     return fail(io, err);
   }
+  const logger: Logger = config.logFormat === 'json' ? jsonLinesLogger(io.stdout) : textLogger({ out: io.stdout, err: io.stderr });
+  options.logger = logger;
   // Handlers first: a signal that arrives while starting, or right after the
   // "listening" line, must still shut down cleanly.
   const signals = io.waitForSignal((signal) => {
-    io.stderr(`koa-juggler: ${signal} again: exiting at once`);
+    logger.warn({ signal }, `${signal} again: exiting at once`);
     process.exit(signal === 'SIGINT' ? 130 : 143);
   });
   let demo: Demo;
@@ -81,9 +87,13 @@ async function serve(config: ServeConfig, io: MainIo): Promise<number> {
   }
   const scheme = config.tlsKey !== null ? 'https' : 'http';
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  io.stdout(`listening on ${scheme}://${host}:${demo.port}/`);
+  const url = `${scheme}://${host}:${demo.port}/`;
+  logger.info({ url }, `listening on ${url}`);
 
-  await signals.signal;
+  const signal = await signals.signal;
+  // Clients leave as a trickle to the other nodes (1012), then the server closes.
+  if (config.logFormat === 'json') logger.info({ signal, drainTimeout: config.drainTimeout }, 'draining');
+  await demo.server.drain({ timeout: config.drainTimeout });
   await demo.close();
   await leaveCluster();
   signals.dispose();
@@ -134,6 +144,9 @@ async function demoOptions(config: ServeConfig): Promise<DemoOptions> {
     framing: config.framing,
     allowedOrigins: config.allowedOrigins,
     maxConnections: config.maxConnections,
+    metrics: config.metrics,
+    health: config.health,
+    compression: config.compression,
   };
   if (config.dir !== null) {
     await checkDirectory(config.dirSource, config.dir);

@@ -3,6 +3,7 @@
  * interfaces and their documented defaults. They are validated and merged
  * with the defaults in one place, options.ts.
  */
+import type { CompressionOption } from '../compression-option.js';
 import type { JsonValue } from '../json.js';
 
 /** HTTP Basic credentials sent on the WebSocket upgrade (Node only). */
@@ -41,6 +42,13 @@ export interface ConnectOptions {
   auth?: BasicAuth;
   /** TLS options for `wss:`. Node only. */
   tls?: TlsOptions;
+  /**
+   * Offer per-message deflate (RFC 7692): `true`, or `{ threshold }` (messages smaller
+   * than `threshold` bytes go uncompressed). Used when the server has
+   * `compression` on too. Node only: a browser decides by itself.
+   * @default false
+   */
+  compression?: CompressionOption;
   /**
    * Longest segment payload this client sends, in UTF-16 units (header
    * excluded). At least 2, so that a surrogate pair always fits.

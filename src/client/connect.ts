@@ -98,7 +98,12 @@ export async function openClient(
  * offer, and a success then marks the address plain.
  */
 async function openNegotiating(platform: Platform, url: string, options: ResolvedConnectOptions, signal: AbortSignal): Promise<ClientSocket> {
-  const base: Omit<SocketOptions, 'protocols'> = { maxMessageSize: options.maxMessageSize, auth: options.auth, tls: options.tls };
+  const base: Omit<SocketOptions, 'protocols'> = {
+    maxMessageSize: options.maxMessageSize,
+    auth: options.auth,
+    tls: options.tls,
+    compression: options.compression,
+  };
   if (!options.extensions || PLAIN_ADDRESSES.has(url)) return platform.openSocket(url, { ...base, protocols: [] }, signal);
   try {
     return await platform.openSocket(url, { ...base, protocols: [EXTENSION_PROTOCOL] }, signal);

@@ -26,4 +26,5 @@ export {
   type ConnectFailure,
 } from '../errors.js';
 export type { JsonValue } from '../json.js';
+export type { CompressionOption } from '../compression-option.js';
 export type { Operation, Patch } from '../state/patch.js';

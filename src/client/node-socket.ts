@@ -72,6 +72,8 @@ export const openNodeSocket: OpenSocket = (url, options, signal) =>
         headers,
         maxPayload: options.maxMessageSize + HEADER_BYTES,
         followRedirects: false,
+        // ws offers permessage-deflate unless told not to; ours is off unless asked for.
+        perMessageDeflate: options.compression === null ? false : { threshold: options.compression.threshold },
         ...(options.tls as object | null),
       });
     } catch (err) {

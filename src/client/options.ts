@@ -3,6 +3,7 @@
  * they are validated and merged with their defaults. The interfaces users
  * see are in connect-options.ts (re-exported here).
  */
+import { resolveCompression } from '../compression-option.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { JsonValue } from '../json.js';
 import { MAX_KEY_LENGTH } from '../protocol/messages.js';
@@ -53,6 +54,8 @@ export interface ResolvedConnectOptions {
   onError: (err: unknown) => void;
   auth: BasicAuth | null;
   tls: TlsOptions | null;
+  /** per-message deflate (RFC 7692) to offer (Node), or null. */
+  compression: { threshold: number } | null;
   maxSegmentSize: number;
   maxMessageSize: number;
   maxJsonDepth: number;
@@ -79,7 +82,7 @@ export interface ResolvedReconnectOptions {
 }
 
 const SHARED_KEYS = [
-  'onNotify', 'onError', 'auth', 'tls', 'maxSegmentSize', 'maxMessageSize', 'maxJsonDepth', 'pingDelay', 'pingTimeout', 'connectTimeout', 'extensions',
+  'onNotify', 'onError', 'auth', 'tls', 'compression', 'maxSegmentSize', 'maxMessageSize', 'maxJsonDepth', 'pingDelay', 'pingTimeout', 'connectTimeout', 'extensions',
 ];
 // Options that had another name, so that the old one gets a message saying so.
 const RENAMED: Readonly<Record<string, string>> = { extension: 'extensions' };
@@ -278,7 +281,9 @@ function resolveShared(o: Record<string, unknown>, platform: PlatformInfo): Omit
     }
     tls = t as TlsOptions;
   }
+  if (o.compression !== undefined && o.compression !== false && platform.name !== 'node') throw nodeOnly('options.compression');
   return {
+    compression: resolveCompression(o.compression, 'options.compression'),
     onNotify: optionalFunction(o.onNotify, 'options.onNotify') as ResolvedConnectOptions['onNotify'],
     onError: (optionalFunction(o.onError, 'options.onError') as ResolvedConnectOptions['onError'] | null) ?? defaultOnError,
     tls,

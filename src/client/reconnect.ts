@@ -22,7 +22,7 @@ import {
   type ResumeFrom,
 } from './options.js';
 import { newRequestKey } from './request-key.js';
-import { attemptCredentials, backoffDelay, fatalReason } from './retry-policy.js';
+import { attemptCredentials, backoffDelay, elsewhereDelay, fatalReason, goesElsewhere } from './retry-policy.js';
 import { reportTo, runCallback } from './run-callback.js';
 
 export { backoffDelay } from './retry-policy.js';
@@ -51,7 +51,10 @@ export function reconnectWith(platform: Platform, addresses: string | readonly s
  *
  * Each round tries the addresses in order, the first that opens wins.
  * Between rounds, and after a connection ends, it waits the backoff delay
- * (the doubling restarts after each successful connection). With a
+ * (the doubling restarts after each successful connection). A server
+ * that closes with 1001 (going away) or 1012 (restarting, a drain) sends
+ * it to the next address at once, after a short jitter (up to
+ * `backoff.initial × backoff.jitter`), not the backoff. With a
  * `budget`, it gives up once that long has passed without a connection.
  * A fatal close code, an HTTP 401 or 403 on the handshake (Node; a browser
  * cannot see it and stops at the budget) or invalid credentials stop it at
@@ -290,11 +293,16 @@ export class ReconnectingClient {
     const { backoff, budget } = this.#options;
     let deadline = budget === null ? null : Date.now() + budget;
     let round = 0;
+    // Where the next round starts: the first address, or the one after a server that sent us away.
+    let first = 0;
     for (;;) {
-      for (const url of this.addresses) {
+      let elsewhere = false;
+      const addresses = this.addresses;
+      for (let k = 0; k < addresses.length; k++) {
+        const index = (first + k) % addresses.length;
         if (this.#status !== 'open') return;
         if (deadline !== null && Date.now() >= deadline) return this.#giveUpOnBudget();
-        const client = await this.#connect(url, deadline);
+        const client = await this.#connect(addresses[index]!, deadline);
         if (client === null) continue;
         round = 0;
         await client.closed;
@@ -305,10 +313,13 @@ export class ReconnectingClient {
         const fatal = this.#fatal(err);
         if (fatal !== null) return this.#giveUp(fatal, err);
         deadline = budget === null ? null : Date.now() + budget;
+        // 1001 / 1012: that server is going away; the next address now (jittered), not the backoff.
+        elsewhere = goesElsewhere(err);
+        first = elsewhere ? (index + 1) % addresses.length : 0;
         break;
       }
       if (this.#status !== 'open') return;
-      let delay = backoffDelay(backoff, round++);
+      let delay = elsewhere ? elsewhereDelay(backoff) : backoffDelay(backoff, round++);
       if (deadline !== null) delay = Math.min(delay, Math.max(0, deadline - Date.now()));
       await this.#sleep(delay);
     }

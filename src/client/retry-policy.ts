@@ -16,6 +16,25 @@ export function backoffDelay(backoff: Required<BackoffOptions>, round: number, r
   return d * (1 - backoff.jitter * random());
 }
 
+/** Close codes that send a client elsewhere at once: 1001 (Going Away) and 1012 (Service Restart, a draining server). */
+const GO_ELSEWHERE_CODES: ReadonlySet<number> = new Set([1001, 1012]);
+
+/**
+ * Whether a connection that ended with `err` was closed by a server going
+ * away or restarting: then the next address is tried at once, after a
+ * jitter of up to `backoff.initial × backoff.jitter` (so that the clients
+ * of a draining node do not all land on the next one in the same instant),
+ * not after the backoff.
+ */
+export function goesElsewhere(err: Error): boolean {
+  return err instanceof ConnectionClosedError && GO_ELSEWHERE_CODES.has(err.closeCode);
+}
+
+/** The short, jittered delay before trying the next address after {@link goesElsewhere}. */
+export function elsewhereDelay(backoff: Required<BackoffOptions>, random: () => number = Math.random): number {
+  return backoff.initial * backoff.jitter * random();
+}
+
 /** Why `err` must not be retried (bad credentials, HTTP 401/403, a fatal close code, no WebSocket at all), or null. */
 export function fatalReason(err: Error, fatalCloseCodes: ReadonlySet<number>): string | null {
   if (err instanceof InvalidArgumentError) return err.message;

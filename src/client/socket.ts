@@ -37,6 +37,8 @@ export interface SocketOptions {
   maxMessageSize: number;
   auth: BasicAuth | null;
   tls: TlsOptions | null;
+  /** per-message deflate (RFC 7692) to offer, or null (only Node's opener can choose). */
+  compression: { threshold: number } | null;
 }
 
 /**

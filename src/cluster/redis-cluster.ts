@@ -8,7 +8,7 @@
  */
 import { ClusterUnavailableError } from '../errors.js';
 import type { JsonValue } from '../json.js';
-import type { ClusterServerHooks, ServerCluster } from '../server/cluster-hooks.js';
+import type { ClusterOperating, ClusterServerHooks, ServerCluster } from '../server/cluster-hooks.js';
 import { ClusterLog } from './cluster-log.js';
 import { resolveClusterOptions, type RedisClusterOptions, type ResolvedClusterOptions } from './cluster-options.js';
 import { ClusterState } from './cluster-state.js';
@@ -82,6 +82,23 @@ export class RedisCluster implements ServerCluster {
   /** Whether this node holds the cluster's state (false while it resyncs or resets): what `/readyz` asks. */
   get ready(): boolean {
     return !this.#closed && !this.#recovery.busy;
+  }
+
+  /** @internal this node's figures for `/readyz`, `/metrics` and the admin page */
+  operating(): ClusterOperating {
+    return {
+      ready: this.ready,
+      connected: this.connected,
+      lag: Math.max(0, this.#store.lastKnownHead - this.#log.seq),
+      pendingWrites: this.#store.pendingAppends,
+    };
+  }
+
+  /** @internal the live nodes, most advanced first, with how far each is behind the log's head */
+  async nodes(): Promise<{ id: string; self: boolean; lag: number | null }[]> {
+    const nodes = await this.#store.liveNodes();
+    const head = Math.max(this.#store.lastKnownHead, ...nodes.map((n) => n.seq));
+    return nodes.map((n) => ({ id: n.nodeId, self: n.nodeId === this.nodeId, lag: n.epoch === this.#log.epoch ? head - n.seq : null }));
   }
 
   /** @internal sessions and keyed results in this cluster's Redis, for `listen({ cluster })` */

@@ -93,6 +93,8 @@ export class RedisLogStore extends EventEmitter<RedisLogStoreEvents> {
   #heartbeatTimer: ReturnType<typeof setInterval> | null = null;
   #closed = false;
 
+  #lastHead = 0;
+
   private constructor(options: RedisLogStoreOptions) {
     super();
     if (typeof options?.url !== 'string' || !/^rediss?:\/\//.test(options.url)) {
@@ -252,12 +254,18 @@ export class RedisLogStore extends EventEmitter<RedisLogStoreEvents> {
       if (!this.links.control.ready) return;
       const applied = record();
       const reply = await this.heartbeat(applied);
+      if (reply.epoch === applied.epoch) this.#lastHead = reply.head;
       const why = live.wentBackwards(reply, applied);
       if (why) this.emit('backwards', why);
     };
     this.#heartbeatTimer = setInterval(() => beat().catch(() => {}), Math.max(20, Math.floor(this.#nodeTtl / 3)));
     this.#heartbeatTimer.unref();
     beat().catch(() => {});
+  }
+
+  /** The log's last seq as the latest heartbeat found it (0 before the first), for lag figures. */
+  get lastKnownHead(): number {
+    return this.#lastHead;
   }
 
   /** Stops the heartbeat (the liveness key then expires). */

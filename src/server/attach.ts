@@ -16,7 +16,10 @@ import { htpasswdAuthenticator } from './auth/authenticator.js';
 import { WWW_AUTHENTICATE } from './auth/challenge.js';
 import { loadHtpasswd } from './auth/htpasswd.js';
 import { isClientAbort } from './client-abort.js';
+import { ServerMetrics } from './metrics/server-metrics.js';
 import { clientBundle } from './middleware/client-bundle.js';
+import { healthRoutes } from './middleware/health.js';
+import { metricsRoute } from './middleware/metrics.js';
 import { requireAuth, type Authenticate } from './middleware/auth.js';
 import { indexRedirect } from './middleware/index-redirect.js';
 import { noCache } from './middleware/no-cache.js';
@@ -90,8 +93,14 @@ export async function mount(http: HttpServer, o: ResolvedOptions, how: { ownsHtt
   });
   const hosts = new HostPolicy(o.allowedHosts, () => boundAddress(http));
   app.use(hosts.middleware());
+  const metrics = o.operating.metrics ? new ServerMetrics() : null;
+  // Set below; the routes that read it run only once the app serves, after that.
+  let server: Server | null = null;
   if (o.noCache) app.use(noCache());
+  // Probes stay open: load balancers carry no credentials, and the answers reveal nothing else.
+  if (o.operating.health) app.use(healthRoutes(() => server!.readiness()));
   if (authenticate !== null) app.use(requireAuth(authenticate, challenge));
+  if (metrics !== null) app.use(metricsRoute(metrics.registry));
   if (o.indexPath !== null) app.use(indexRedirect(o.indexPath));
   const admin = o.admin === null ? null : new AdminPage(o.admin);
   if (admin !== null) app.use(admin.middleware());
@@ -104,13 +113,14 @@ export async function mount(http: HttpServer, o: ResolvedOptions, how: { ownsHtt
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: o.maxMessageSize + HEADER_BYTES,
-    perMessageDeflate: false,
+    perMessageDeflate: o.operating.compression === null ? false : { threshold: o.operating.compression.threshold },
     clientTracking: false,
     // ws would select the first offered subprotocol; we select ours only when the extension is on.
     handleProtocols: (protocols) => (extensions && protocols.has(EXTENSION_PROTOCOL) ? EXTENSION_PROTOCOL : false),
   });
-  return new Server({
+  server = new Server({
     app,
+    metrics,
     http,
     wss,
     options: o,
@@ -125,4 +135,5 @@ export async function mount(http: HttpServer, o: ResolvedOptions, how: { ownsHtt
       challenge,
     },
   });
+  return server;
 }

@@ -19,6 +19,18 @@ export interface ClusterServerHooks {
   onStatus(stale: boolean): void;
 }
 
+/** A node's figures, as `/readyz`, `/metrics` and the admin page show them. */
+export interface ClusterOperating {
+  /** Whether the node holds the cluster's state (loaded, not resyncing). */
+  ready: boolean;
+  /** Whether Redis answers now. */
+  connected: boolean;
+  /** Log entries in Redis this node has not applied yet (as of the last heartbeat). */
+  lag: number;
+  /** Writes of this node that Redis has not acknowledged yet. */
+  pendingWrites: number;
+}
+
 /** The cluster as a server sees it. */
 export interface ServerCluster {
   /** The replicated state: every connection's `conn.state`. */
@@ -31,6 +43,10 @@ export interface ServerCluster {
   broadcast(name: string, data: JsonValue): Promise<void>;
   /** @internal settles once this node's earlier writes are applied or failed */
   settled(): Promise<void>;
+  /** @internal what `/readyz`, `/metrics` and the admin page show of this node, read when asked */
+  operating(): ClusterOperating;
+  /** @internal the live nodes and how far each is behind the log, for the admin page */
+  nodes(): Promise<{ id: string; self: boolean; lag: number | null }[]>;
   /** @internal where the sessions and keyed results of servers on this cluster live (its Redis) */
   sessionBackend(): SessionBackend;
 }

@@ -200,6 +200,21 @@ export class Connection {
 
   // --- end of the subscriber block ---
 
+  /** @internal messages received (the metrics read it at scrape time) */
+  get messagesIn(): number {
+    return this.#transport.messagesReceived;
+  }
+
+  /** @internal messages sent */
+  get messagesOut(): number {
+    return this.#transport.messagesSent;
+  }
+
+  /** @internal stream calls open */
+  get openStreams(): number {
+    return this.#streams?.size ?? 0;
+  }
+
   /**
    * Sends a notification. Waits while the send queue is full
    * (`sendQueueSize`), so a fast producer cannot grow memory without bound.

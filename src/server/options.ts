@@ -10,11 +10,15 @@ import type { JsonValue } from '../json.js';
 import { Storage } from '../state/storage.js';
 import type { ConnectionConfig, ErrorKind } from './connection-config.js';
 import type { Connection } from './connection.js';
+import type { Logger } from './logger.js';
+import type { RequestMetrics } from './metrics/request-stats.js';
+import { OPERATING_KEYS, resolveOperatingOptions, type OperatingOptions, type ResolvedOperatingOptions } from './operating-options.js';
 import type { ServerCall } from './server-call.js';
 import type { SessionBackend } from './session-backend.js';
 import { PROCESS_SECRET, type SessionSecret } from './session-token.js';
 import { checkCluster, type ServerCluster } from './cluster-hooks.js';
 import { checkAllowedHosts } from './allowed-hosts.js';
+import type { CompressionOption } from '../compression-option.js';
 
 export type { ErrorKind, UpgradeRequest } from './connection-config.js';
 
@@ -126,6 +130,17 @@ export interface ListenOptions {
   allowedHosts?: readonly string[] | 'all';
   /** A live admin page at /_admin/: `true` for loopback sockets only; `{ authorize(user) }` for authenticated users it accepts. @default false */
   admin?: boolean | AdminAccess;
+
+  // --- operating it (README "Operating it") ---
+
+  /** Prometheus text at `GET /metrics` (prom-client, a registry per server), behind the same authentication as every route. @default false */
+  metrics?: boolean;
+  /** `GET /healthz` (alive) and `GET /readyz` (503 while draining), without authentication, for load balancers. @default false */
+  health?: boolean;
+  /** permessage-deflate on the WebSocket: `true`, or `{ threshold }` (bytes; smaller messages go uncompressed). @default false */
+  compression?: CompressionOption;
+  /** A pino-compatible logger (`info`, `warn`, `error`, fields first) for the server's own logs. @default one line each on stdout / stderr */
+  logger?: Logger | null;
 }
 
 /** Who may see the admin page besides nobody: see {@link ListenOptions.admin}. */
@@ -181,10 +196,14 @@ export interface ResolvedOptions {
   allowedHosts: readonly string[] | 'all' | null;
   /** null: no admin page; `{ authorize: null }`: loopback sockets only. */
   admin: { authorize: AdminAccess['authorize'] | null } | null;
+  operating: ResolvedOperatingOptions;
 }
 
-/** The part of the options a connection reads, built once per server. */
-export function connectionConfig(o: ResolvedOptions): ConnectionConfig<Connection> {
+/**
+ * The part of the options a connection reads, built once per server.
+ * @param requestStats the metrics' request counters, or null
+ */
+export function connectionConfig(o: ResolvedOptions, requestStats: RequestMetrics | null = null): ConnectionConfig<Connection> {
   return {
     transport: {
       maxSegmentSize: o.maxSegmentSize,
@@ -199,14 +218,17 @@ export function connectionConfig(o: ResolvedOptions): ConnectionConfig<Connectio
     streamWindow: o.streamWindow,
     onConnection: o.onConnection ?? null,
     onError: o.onError,
-    requests: { onRequest: o.onRequest ?? null, onNotify: o.onNotify ?? null, parallel: o.parallelRequests, maxInFlight: o.maxRequestsInFlight },
+    requests: { onRequest: o.onRequest ?? null, onNotify: o.onNotify ?? null, parallel: o.parallelRequests, maxInFlight: o.maxRequestsInFlight, stats: requestStats },
     streams: { onStream: o.onStream ?? null, streamWindow: o.streamWindow, maxStreams: o.maxStreams },
   };
 }
 
-function defaultOnError(err: Error, { conn, kind }: { conn: Connection | null; kind: ErrorKind }): void {
-  const who = conn ? ` [${conn.remote}]` : '';
-  console.error(`koa-juggler: ${kind} error${who}: ${err.message}`);
+/** The default onError: one line through the logger (by default `koa-juggler: KIND error [REMOTE]: MESSAGE` on stderr). */
+function logErrors(logger: Logger): NonNullable<ListenOptions['onError']> {
+  return (err, { conn, kind }) => {
+    const who = conn ? ` [${conn.remote}]` : '';
+    logger.error({ err, kind, remote: conn?.remote ?? null }, `${kind} error${who}: ${err.message}`);
+  };
 }
 
 const KNOWN = new Set<string>([
@@ -215,7 +237,7 @@ const KNOWN = new Set<string>([
   'sendQueueSize', 'maxSegmentSize', 'maxMessageSize', 'pingDelay', 'pingTimeout', 'noCache', 'framing',
   'allowedOrigins', 'trustProxy', 'maxConnections', 'maxRequestsInFlight', 'clientBundle',
   'extensions', 'onNotify', 'onStream', 'sessionSecret', 'sessionTimeout', 'maxSessions', 'sessionBackend', 'historySize',
-  'streamWindow', 'maxStreams', 'cluster', 'maxJsonDepth', 'maxBufferedBytes', 'allowedHosts', 'admin',
+  'streamWindow', 'maxStreams', 'cluster', 'maxJsonDepth', 'maxBufferedBytes', 'allowedHosts', 'admin', ...OPERATING_KEYS,
 ]);
 
 type Check<T> = (name: string, value: unknown) => T;
@@ -275,12 +297,13 @@ export function resolveOptions(options: ListenOptions): ResolvedOptions {
     if (v !== 'segmented' && v !== 'plain') throw new InvalidArgumentError(name, '"segmented" or "plain"', v);
     return v;
   });
+  const operating = resolveOperatingOptions(o as OperatingOptions);
   const resolved: ResolvedOptions = {
     host: opt('host', '127.0.0.1', str),
     port: opt('port', 0, int(0, 65535)),
     onConnection: nullable('onConnection', null, fn),
     onRequest: nullable('onRequest', null, fn),
-    onError: opt('onError', defaultOnError, fn),
+    onError: opt('onError', logErrors(operating.logger), fn),
     wsPath: opt('wsPath', '/ws', path),
     staticDir: nullable('staticDir', null, str),
     indexPath: nullable('indexPath', '/index.html', path),
@@ -328,6 +351,7 @@ export function resolveOptions(options: ListenOptions): ResolvedOptions {
     historySize: opt('historySize', 64, int(0)),
     streamWindow: opt('streamWindow', 64, int(1, 1 << 20)),
     maxStreams: opt('maxStreams', 64, int(1)),
+    operating,
     maxJsonDepth: opt('maxJsonDepth', 64, int(1)),
     maxBufferedBytes: opt('maxBufferedBytes', 256 * 1024 * 1024, int(1)),
     allowedHosts: opt('allowedHosts', null, checkAllowedHosts),

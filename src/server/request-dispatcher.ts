@@ -12,6 +12,7 @@ import type { RequestMessage } from '../protocol/messages.js';
 import type { Transport } from '../transport/transport.js';
 import { encodeResponse, failureData, isJugglerError, toError } from './handler-result.js';
 import type { Outcome } from './keyed-results.js';
+import type { RequestMetrics, RequestStats } from './metrics/request-stats.js';
 import { RequestScheduler } from './request-scheduler.js';
 import type { KeyedOutcomes } from './session-backend.js';
 
@@ -27,6 +28,8 @@ export interface DispatcherConfig<C> {
   /** Run requests concurrently (up to `maxInFlight`) instead of one at a time. */
   parallel: boolean;
   maxInFlight: number;
+  /** Counts requests by name for the metrics; null (metrics off) costs nothing. */
+  stats: RequestMetrics | null;
 }
 
 /** What a dispatcher needs from its connection. */
@@ -127,12 +130,19 @@ export class RequestDispatcher<C> {
       this.#respond(id, true, data);
       return;
     }
+    const stats = this.#config.stats === null ? null : this.#config.stats.of(name);
+    const started = stats === null ? 0 : performance.now();
     if (key !== undefined && this.keyed !== null) {
       // The handler runs once per key; a keyed handler keeps running when its connection drops.
-      return this.keyed.once(key, () => this.#invoke(name, data)).then((o) => this.#respond(id, o.success, o.data));
+      return this.keyed.once(key, () => this.#invoke(name, data)).then((o) => this.#answer(id, o, stats, started));
     }
     const outcome = this.#invoke(name, data);
-    if (outcome instanceof Promise) return outcome.then((o) => this.#respond(id, o.success, o.data));
+    if (outcome instanceof Promise) return outcome.then((o) => this.#answer(id, o, stats, started));
+    this.#answer(id, outcome, stats, started);
+  }
+
+  #answer(id: number, outcome: Outcome, stats: RequestStats | null, started: number): void {
+    if (stats !== null) stats.record((performance.now() - started) / 1000, outcome.success);
     this.#respond(id, outcome.success, outcome.data);
   }
 

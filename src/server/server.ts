@@ -4,12 +4,14 @@
  * server) or {@link attach} (on the user's).
  */
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
+import type { Registry } from 'prom-client';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { Storage } from '../state/storage.js';
 import { StateChannel } from '../state/state-channel.js';
-import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR } from '../transport/close-codes.js';
+import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_SERVICE_RESTART } from '../transport/close-codes.js';
 import { messageEncoder } from '../transport/transport.js';
 import type { AdminClusterNode, ServerCounters } from './admin/admin-sources.js';
 import type { AdminPage } from './admin/admin-page.js';
@@ -17,10 +19,14 @@ import { BufferBudget } from './buffer-budget.js';
 import type { ConnectionConfig } from './connection-config.js';
 import type { StateSources } from './connection-state.js';
 import { Connection } from './connection.js';
+import { resolveDrainTimeout, spreadOver, type DrainOptions } from './drain.js';
 import { toError } from './handler-result.js';
+import type { ServerMetrics } from './metrics/server-metrics.js';
 import { connectionConfig, type ResolvedOptions } from './options.js';
+import { Readiness, type ReadinessCheck, type ReadinessReport } from './readiness.js';
 import { remoteAddress } from './remote.js';
 import type { Sessions } from './session-backend.js';
+import type { ServerCluster } from './cluster-hooks.js';
 import { memorySessions } from './sessions.js';
 import { checkBroadcast, deliverBroadcast, joinCluster } from './broadcast.js';
 import type { JsonValue } from '../json.js';
@@ -41,6 +47,8 @@ export interface ServerParts {
   ownsHttp: boolean;
   /** The admin page, when the `admin` option is on. */
   admin: AdminPage | null;
+  /** The metrics (`metrics: true`), or null. */
+  metrics: ServerMetrics | null;
 }
 
 /**
@@ -74,6 +82,11 @@ export class Server {
   adminCluster: (() => AdminClusterNode[] | Promise<AdminClusterNode[]>) | null = null;
   #closing: Promise<void> | null = null;
   readonly #leaveCluster: (() => void) | null;
+  #draining: Promise<void> | null = null;
+  // Ends a drain's pacing when close() takes over.
+  readonly #stopDrain = new AbortController();
+  readonly #metrics: ServerMetrics | null;
+  readonly #readiness = new Readiness(() => this.#draining !== null || this.#closing !== null);
 
   /** @internal use {@link listen} or {@link attach} */
   constructor(parts: ServerParts) {
@@ -81,12 +94,13 @@ export class Server {
     this.#http = parts.http;
     this.#wss = parts.wss;
     this.#options = parts.options;
-    this.#config = connectionConfig(parts.options);
+    this.#metrics = parts.metrics;
+    this.#config = connectionConfig(parts.options, parts.metrics?.requests ?? null);
     this.#ownsHttp = parts.ownsHttp;
     this.#guard = {
       ...parts.guard,
       load: () => this.#connections.size + this.#upgrading.size,
-      closing: () => this.#closing !== null,
+      closing: () => this.#closing !== null || this.#draining !== null,
     };
     const o = parts.options;
     this.#budget = new BufferBudget(o.maxBufferedBytes, () => this.#holders());
@@ -99,6 +113,7 @@ export class Server {
       this.#stateSources.stale = () => cluster.stale;
     }
     this.#leaveCluster = cluster ? joinCluster(cluster, () => this.#connections, o.onError) : null;
+    if (cluster) this.#operateCluster(cluster);
     this.#sessions = o.extensions
       ? (o.sessionBackend ?? memorySessions)({
           secret: o.sessionSecret,
@@ -115,6 +130,10 @@ export class Server {
       budget: this.#budget,
       counters: this.#counters,
       cluster: () => (this.adminCluster === null ? null : this.adminCluster()),
+    });
+    this.#metrics?.setSource({
+      sessions: () => this.#sessions?.size ?? 0,
+      stateLength: () => this.#sharedChannel?.stats.wholeValueLength ?? 0,
     });
     this.#http.on('upgrade', this.#upgradeListener);
   }
@@ -147,6 +166,20 @@ export class Server {
     return (this.#closing ??= this.#shutdown());
   }
 
+  /** The cluster's part of `/readyz` (not ready before the node holds the state; ready while Redis is down, since it still serves), `/metrics` and the admin page. */
+  #operateCluster(cluster: ServerCluster): void {
+    this.#readiness.add(() => {
+      const { ready, connected } = cluster.operating();
+      return { ready, details: { cluster: !ready ? 'loading' : connected ? 'up' : 'down' } };
+    });
+    this.#metrics?.setClusterSource({
+      redisUp: () => cluster.operating().connected,
+      logLagEntries: () => cluster.operating().lag,
+      pendingWrites: () => cluster.operating().pendingWrites,
+    });
+    this.adminCluster = () => cluster.nodes();
+  }
+
   /**
    * Sends a notification to every connection: of this server, or with
    * `cluster`, of every node (it travels in the log). Each connection first
@@ -167,13 +200,66 @@ export class Server {
     return Promise.resolve();
   }
 
+  /**
+   * Drains the server before a restart: refuses new connections (the
+   * upgrade gets 503, `/readyz` 503), closes the open ones with 1012
+   * (Service Restart) one after another, spread evenly over `timeout`, so
+   * that their clients reconnect to other nodes as a trickle, and resolves
+   * once they have closed (or `shutdownTimeout` after the last close frame;
+   * `close()` then cuts what is left). Call `close()` after it. Safe to
+   * call twice: the second call returns the same promise.
+   * @throws InvalidArgumentError for a bad `timeout`
+   * @example
+   * process.once('SIGTERM', async () => {
+   *   await server.drain({ timeout: 30000 });
+   *   await server.close();
+   * });
+   */
+  drain(options?: DrainOptions): Promise<void> {
+    const timeout = resolveDrainTimeout(options);
+    return (this.#draining ??= this.#drain(timeout));
+  }
+
+  /** What `GET /readyz` answers: `{ ready }` and the details of the readiness checks. */
+  readiness(): ReadinessReport {
+    return this.#readiness.report();
+  }
+
+  /**
+   * @internal adds a readiness check (the cluster wiring: not ready before
+   * the node holds the state); returns the function that removes it
+   */
+  addReadinessCheck(check: ReadinessCheck): () => void {
+    return this.#readiness.add(check);
+  }
+
+  /** The prom-client registry `GET /metrics` serves (`metrics: true`), or null; applications may add their own metrics to it. */
+  get metrics(): Registry | null {
+    return this.#metrics?.registry ?? null;
+  }
+
+  /** @internal the metrics' counters (the cluster wiring adds its gauges with `setClusterSource`), or null */
+  get metricsHub(): ServerMetrics | null {
+    return this.#metrics;
+  }
+
   /** `await using server = await listen(...)` closes it at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
 
+  async #drain(timeout: number): Promise<void> {
+    const connections = [...this.#connections];
+    await spreadOver(connections, timeout, (conn) => conn.closeWith(CLOSE_SERVICE_RESTART, 'server restarting'), this.#stopDrain.signal);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#options.shutdownTimeout)));
+    await Promise.race([Promise.all(connections.map((conn) => conn.closed)), bound]);
+    clearTimeout(timer);
+  }
+
   async #shutdown(): Promise<void> {
     this.#leaveCluster?.();
+    this.#stopDrain.abort();
     const http = this.#http;
     let httpClosed: Promise<void> = Promise.resolve();
     if (this.#ownsHttp) {
@@ -212,6 +298,7 @@ export class Server {
       autoflushDelay,
       encode: (this.#encode ??= messageEncoder({ maxSegmentSize, framing })),
       historySize,
+      onFlushed: this.#metrics?.onFlushed ?? null,
       onError: (err, subscriber) => {
         // A state message that could not go out leaves that client behind for good: ours to close.
         const conn = subscriber as Connection;
@@ -247,7 +334,7 @@ export class Server {
       this.#upgrading.delete(socket);
     }
     if (verdict === null || socket.destroyed) return;
-    if (this.#closing !== null) {
+    if (this.#guard.closing()) {
       socket.destroy();
       return;
     }
@@ -278,6 +365,11 @@ export class Server {
       onClosed: (closed) => this.#connections.delete(closed),
     });
     this.#connections.add(conn);
+    const metrics = this.#metrics;
+    if (metrics !== null) {
+      metrics.opened(conn, req.socket as Socket);
+      void conn.closed.then(({ code }) => metrics.closed(conn, code));
+    }
     conn.start();
   }
 }

@@ -55,6 +55,8 @@ export interface Sessions {
   release(session: SessionHandle): void;
   /** Drops what this node holds and stops its timers. */
   close(): void;
+  /** How many sessions this node holds (for metrics); absent where they live elsewhere (Redis). */
+  readonly size?: number;
   /** The sessions this node holds, for the admin page; absent where they live elsewhere (Redis). */
   list?(): Iterable<{ readonly id: string; readonly connections: number; readonly idleSince: number }>;
 }

@@ -41,6 +41,11 @@ export class SessionStore implements Sessions {
   readonly #idle = new Set<Session>();
   #timer: ReturnType<typeof setInterval> | null = null;
 
+  /** Sessions held, with or without a connection. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
   constructor(options: SessionStoreOptions) {
     this.#options = options;
   }

@@ -55,6 +55,11 @@ export class StreamCalls<C> {
   readonly #calls = new Map<number, ServerCall>();
   #held: StreamOpenMessage[] = [];
 
+  /** Stream calls open. */
+  get size(): number {
+    return this.#calls.size;
+  }
+
   constructor(config: StreamCallsConfig<C>, link: StreamCallsLink<C>) {
     this.#config = config;
     this.#link = link;

@@ -21,6 +21,8 @@ export interface StateChannelStats {
   messagesEncoded: number;
   /** Serializations of the whole value (at most one per version). */
   wholeValueEncodings: number;
+  /** UTF-16 units of the last serialization of the whole value (0 before the first): the state's size as last seen. */
+  wholeValueLength: number;
 }
 
 /**
@@ -58,7 +60,10 @@ export class DiffProducer {
     this.#whole = new WholeValueCache(
       () => storage.data,
       () => this.#changes.head,
-      () => void (stats.wholeValueEncodings += 1),
+      (length) => {
+        stats.wholeValueEncodings += 1;
+        stats.wholeValueLength = length;
+      },
     );
   }
 

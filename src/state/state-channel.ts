@@ -37,17 +37,19 @@ export class StateChannel<F = unknown> {
   /** The storage this channel syncs. */
   readonly storage: Storage;
   /** Work counters (see {@link StateChannelStats}). */
-  readonly stats: StateChannelStats = { flushes: 0, diffsComputed: 0, messagesEncoded: 0, wholeValueEncodings: 0 };
+  readonly stats: StateChannelStats = { flushes: 0, diffsComputed: 0, messagesEncoded: 0, wholeValueEncodings: 0, wholeValueLength: 0 };
   readonly #diffs: DiffProducer;
   readonly #fanOut: FanOut<F>;
   readonly #timer: FlushTimer;
   readonly #stopListening: () => void;
+  readonly #onFlushed: ((milliseconds: number, diffLength: number) => void) | null;
   #closed = false;
 
   /** @throws InvalidArgumentError naming the bad option */
   constructor(storage: Storage, options: StateChannelOptions<F>) {
-    const { autoflushDelay, encode, historySize, onError } = resolveStateChannelOptions(options);
+    const { autoflushDelay, encode, historySize, onError, onFlushed } = resolveStateChannelOptions(options);
     this.storage = storage;
+    this.#onFlushed = onFlushed;
     this.#diffs = new DiffProducer(storage, historySize, this.stats);
     this.#fanOut = new FanOut(this.#diffs, encode, this.stats, onError, () => this.flush());
     this.#timer = new FlushTimer(autoflushDelay, () => this.flush());
@@ -112,10 +114,13 @@ export class StateChannel<F = unknown> {
       else {
         // Keeps the record from `from` while the fan-out holds back congested subscribers there.
         const hold = diffs.hold(from);
+        const onFlushed = this.#onFlushed;
+        const started = onFlushed === null ? 0 : performance.now();
         try {
           // Advanced before sending: a subscriber that joins from inside a send must find nothing pending.
           const diff = diffs.advance();
           this.#fanOut.send(diff, from, diffs.flushed);
+          if (onFlushed !== null && diff !== undefined) onFlushed(performance.now() - started, diff.length);
         } finally {
           hold.close();
         }

@@ -21,7 +21,7 @@ export function stateMessageText(diff: string, version: string | null): string {
 export class WholeValueCache<F> {
   readonly #value: () => JsonValue;
   readonly #head: () => number;
-  readonly #serialized: () => void;
+  readonly #serialized: (length: number) => void;
   #position = -1;
   #text: string | null = null;
   readonly #frames = new Map<string | null, F>();
@@ -29,9 +29,9 @@ export class WholeValueCache<F> {
   /**
    * @param value the storage's current value
    * @param head the storage's current position
-   * @param serialized called once per serialization of the whole value (a counter for tests)
+   * @param serialized called once per serialization of the whole value, with its length (counters)
    */
-  constructor(value: () => JsonValue, head: () => number, serialized: () => void) {
+  constructor(value: () => JsonValue, head: () => number, serialized: (length: number) => void) {
     this.#value = value;
     this.#head = head;
     this.#serialized = serialized;
@@ -42,9 +42,9 @@ export class WholeValueCache<F> {
     const position = this.#head();
     if (this.#text === null || this.#position !== position) {
       this.clear();
-      this.#serialized();
       this.#text = JSON.stringify(this.#value());
       this.#position = position;
+      this.#serialized(this.#text.length);
     }
     return this.#text;
   }

@@ -10,6 +10,8 @@ export const CLOSE_INVALID_PAYLOAD = 1007;
 export const CLOSE_POLICY_VIOLATION = 1008;
 export const CLOSE_MESSAGE_TOO_BIG = 1009;
 export const CLOSE_INTERNAL_ERROR = 1011;
+/** Service Restart: the server drains; clients go to another node at once. */
+export const CLOSE_SERVICE_RESTART = 1012;
 
 /** Whether `code` may be passed to `close()` by an application (1000 or 4000–4999). */
 export function isApplicationCloseCode(code: number): boolean {

@@ -54,6 +54,10 @@ export interface TransportHandlers {
 export type EncodedMessage = readonly (string | Uint8Array)[];
 
 export class Transport {
+  /** Whole messages received (pings and pongs aside): read by the server's metrics at scrape time. */
+  messagesReceived = 0;
+  /** Whole messages handed to the socket (pings and pongs aside). */
+  messagesSent = 0;
   readonly #socket: TransportSocket;
   readonly #options: TransportOptions;
   readonly #handlers: TransportHandlers;
@@ -103,12 +107,14 @@ export class Transport {
         // ws enforces the cap from the frame header already; this covers sockets that do not.
         this.#reassembler.push('0' + frame, byteLength + 1);
       }
+      this.messagesReceived++;
       this.#handlers.message(frame);
       return;
     }
     const received = this.#reassembler.push(frame, byteLength);
     switch (received.kind) {
       case 'message':
+        this.messagesReceived++;
         this.#handlers.message(received.text);
         return;
       case 'ping':
@@ -128,11 +134,13 @@ export class Transport {
   sendText(text: string): void {
     if (this.#closed) return;
     if (this.#legacyFraming) {
+      this.messagesSent++;
       this.#queue.send(text);
       return;
     }
     if (text.length <= this.#options.maxSegmentSize) {
       // One segment, the common case: no frames array.
+      this.messagesSent++;
       this.#queue.send(HEADER_LAST + text);
       return;
     }
@@ -142,6 +150,7 @@ export class Transport {
   /** Sends a message encoded once by {@link encodeMessage}, e.g. one diff for many connections. */
   sendEncoded(frames: EncodedMessage): void {
     if (this.#closed) return;
+    this.messagesSent++;
     const last = frames.length - 1;
     for (let i = 0; i < last; i++) this.#socket.send(frames[i]!);
     this.#queue.send(frames[last]!);

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import type { Page } from 'playwright-core';
-import { JugglerError, Storage, type ListenOptions } from '../../src/index.js';
+import { JugglerError, Storage, type ListenOptions, type Server } from '../../src/index.js';
 import { openPage, screenshot, testPage, useBrowser } from '../support/browser.js';
 import { startServer } from '../support/server.js';
 
@@ -59,12 +59,32 @@ describe('@hat-open/juggler 0.7 in chromium against our server', function () {
     bundle = result.outputFiles[0].text;
   });
 
-  async function setup(options: ListenOptions = {}): Promise<{ page: Page; url: string; pageErrors: Error[] }> {
+  async function setup(options: ListenOptions = {}): Promise<{ page: Page; url: string; pageErrors: Error[]; server: Server }> {
     const server = await startServer({ ...options, middleware: [officialPage] });
     const { page, pageErrors } = await openPage(browser(), `http://127.0.0.1:${server.port}/official/`);
     await page.waitForFunction(() => document.getElementById('log')?.textContent === 'ready');
-    return { page, url: server.url, pageErrors };
+    return { page, url: server.url, pageErrors, server };
   }
+
+  it('works with compression on: the browser negotiates permessage-deflate and the frames shrink', async () => {
+    const { page, url, server } = await setup({ compression: true, metrics: true, onRequest: (_conn, _name, data) => ({ got: data }) });
+    const big = 'pump running; '.repeat(20_000);
+    const ok = await page.evaluate(
+      async ([address, text]) => {
+        const conn = await (window as any).openConnection(address);
+        const out = await conn.send('echo', text);
+        conn.close();
+        await conn.closed;
+        return out.got === text;
+      },
+      [url, big] as const,
+    );
+    assert.equal(ok, true);
+    const metrics = await server.metrics!.getMetricsAsJSON();
+    const bytes = (name: string) => metrics.find((m) => m.name === name)!.values[0]!.value;
+    assert.ok(bytes('juggler_received_bytes_total') < big.length / 5, `received ${bytes('juggler_received_bytes_total')} bytes for ${big.length}`);
+    assert.ok(bytes('juggler_sent_bytes_total') < big.length / 5, `sent ${bytes('juggler_sent_bytes_total')} bytes for ${big.length}`);
+  });
 
   it('sends requests and gets their results, pipelined, beyond one segment both ways', async () => {
     const { page, url } = await setup({

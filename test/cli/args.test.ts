@@ -1,6 +1,6 @@
 /** parseCommand(): flags to serve options, in-process (the spawned command is tested in serve.test.ts). */
 import assert from 'node:assert/strict';
-import { DEFAULT_HOST, DEFAULT_PORT, parseCommand, SERVE_FLAGS, UsageError } from '../../src/cli/args.js';
+import { DEFAULT_DRAIN_TIMEOUT, DEFAULT_HOST, DEFAULT_PORT, parseCommand, SERVE_FLAGS, UsageError } from '../../src/cli/args.js';
 
 const serve = (argv: string[], env: Record<string, string> = {}) => {
   const command = parseCommand(['serve', ...argv], env);
@@ -18,6 +18,8 @@ describe('parseCommand', () => {
       htpasswd: null,
       tlsKey: null,
       tlsCert: null,
+      logFormat: 'text',
+      drainTimeout: DEFAULT_DRAIN_TIMEOUT,
     });
   });
 
@@ -27,6 +29,7 @@ describe('parseCommand', () => {
       '--autoflush', '50', '--ws-path', '/live', '--index', '/app.html', '--parallel', '--cache',
       '--allow-origin', 'https://a.example', '--allow-origin', 'http://b.example:8080/', '--framing', 'plain',
       '--ping-delay', '1000', '--ping-timeout', '2000', '--shutdown-timeout', '0', '--max-connections', '5',
+      '--drain-timeout', '2500', '--log-format', 'json', '--metrics', '--health', '--compression',
     ]);
     assert.deepEqual(config, {
       dir: 'public',
@@ -47,6 +50,11 @@ describe('parseCommand', () => {
       pingTimeout: 2000,
       shutdownTimeout: 0,
       maxConnections: 5,
+      drainTimeout: 2500,
+      logFormat: 'json',
+      metrics: true,
+      health: true,
+      compression: true,
     });
   });
 

@@ -78,18 +78,45 @@ describe('koa-juggler serve', function () {
 
   describe('shutdown', () => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      it(`closes connections with 1001 and exits 0 promptly on ${signal}`, async () => {
+      it(`drains (closes connections with 1012, clients go elsewhere) and exits 0 promptly on ${signal}`, async () => {
         const cli = runCli(['serve', '--port', '0']);
         const url = await cli.listening();
         const client = await RawClient.connect(wsUrl(url));
         await client.next((m) => m.type === 'state');
         const start = Date.now();
         cli.child.kill(signal);
-        assert.equal((await client.waitClose()).code, 1001);
+        assert.equal((await client.waitClose()).code, 1012);
         assert.deepEqual(await cli.waitExit(3000), { code: 0, signal: null });
         assert.ok(Date.now() - start < 1500, `took ${Date.now() - start} ms`);
       });
     }
+
+    it('spreads the closes over --drain-timeout', async () => {
+      const cli = runCli(['serve', '--port', '0', '--drain-timeout', '1000']);
+      const url = await cli.listening();
+      const clients = await Promise.all([0, 1, 2, 3].map(() => RawClient.connect(wsUrl(url))));
+      await Promise.all(clients.map((c) => c.next((m) => m.type === 'state')));
+      const start = Date.now();
+      cli.child.kill('SIGTERM');
+      const closedAt = await Promise.all(clients.map((c) => c.waitClose().then(() => Date.now() - start)));
+      closedAt.sort((a, b) => a - b);
+      assert.ok(closedAt[3]! - closedAt[0]! >= 500, `closed at ${closedAt} ms`);
+      assert.deepEqual(await cli.waitExit(5000), { code: 0, signal: null });
+    });
+
+    it('logs JSON lines with --log-format json', async () => {
+      const cli = runCli(['serve', '--port', '0', '--log-format', 'json']);
+      const url = await cli.listening();
+      cli.child.kill('SIGTERM');
+      assert.deepEqual(await cli.waitExit(5000), { code: 0, signal: null });
+      const lines = cli.stdout.map((line) => JSON.parse(line) as Record<string, unknown>);
+      assert.equal(lines[0]!.msg, `listening on ${url.href}`);
+      assert.equal(lines[0]!.url, url.href);
+      assert.equal(lines[0]!.level, 30);
+      assert.equal(typeof lines[0]!.time, 'number');
+      assert.equal(lines[1]!.msg, 'draining');
+      assert.deepEqual(cli.stderr, []);
+    });
   });
 
   describe('flags', () => {

@@ -91,9 +91,10 @@ export class CliProcess {
     return within(Promise.race([d.promise, failed]), ms, `a line matching ${pattern}`);
   }
 
-  /** Waits for the `listening on` line; resolves with the URL it names. */
+  /** Waits for the `listening on` line (plain, or the `msg` of a JSON line); resolves with the URL it names. */
   async listening(ms?: number): Promise<URL> {
-    const [, url] = await this.waitForLine(/^listening on (\S+)$/, 'stdout', ms);
+    const [, plain, json] = await this.waitForLine(/^listening on (\S+)$|"msg":"listening on ([^"]+)"/, 'stdout', ms);
+    const url = plain ?? json;
     return new URL(url);
   }
 
