@@ -11,5 +11,6 @@ export type { ServerCall } from './server/server-call.js';
 export type { ListenOptions, ErrorKind, UpgradeRequest } from './server/options.js';
 export { Storage } from './state/storage.js';
 export type { Path } from './state/path.js';
+export type { ViewPath, ViewPaths } from './state/view-paths.js';
 export { JugglerError, ProtocolError, InvalidArgumentError } from './errors.js';
 export type { JsonValue } from './json.js';

@@ -27,3 +27,4 @@ export {
 } from '../errors.js';
 export type { JsonValue } from '../json.js';
 export type { Operation, Patch } from '../state/patch.js';
+export type { ViewPath, ViewPaths } from '../state/view-paths.js';
