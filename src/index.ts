@@ -19,5 +19,6 @@ export { jsonLinesLogger, textLogger, type Logger, type LineSinks } from './serv
 export type { DrainOptions } from './server/drain.js';
 export type { ReadinessReport } from './server/readiness.js';
 export type { CompressionOption } from './compression-option.js';
+export type { ViewPath, ViewPaths } from './state/view-paths.js';
 export { JugglerError, ProtocolError, InvalidArgumentError } from './errors.js';
 export type { JsonValue } from './json.js';

@@ -153,7 +153,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
 
   const staticDir = listenOptions.staticDir === undefined && existsSync(DEMO_STATIC_DIR) ? DEMO_STATIC_DIR : listenOptions.staticDir;
   const middleware = [demoConfig(listenOptions.wsPath ?? '/ws'), ...(listenOptions.middleware ?? [])];
-  server = await listen({ ...listenOptions, staticDir, middleware, state: cluster ? null : state, onConnection, onRequest });
+  // The demo's state holds nothing private: any view asked for (static/view.html) is granted.
+  const onView = listenOptions.onView ?? ((_conn: Connection, paths: string[][]) => paths);
+  server = await listen({ ...listenOptions, staticDir, middleware, state: cluster ? null : state, onConnection, onRequest, onView });
   const running = server;
 
   const manual = listenOptions.autoflushDelay === null;

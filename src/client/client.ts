@@ -21,6 +21,7 @@ import {
   type WelcomeMessage,
 } from '../protocol/messages.js';
 import type { Patch } from '../state/patch.js';
+import { canonicalView, type ViewPaths } from '../state/view-paths.js';
 import { CLOSE_ABNORMAL, CLOSE_NORMAL, CLOSE_UNSUPPORTED_DATA, clampReason, isApplicationCloseCode } from '../transport/close-codes.js';
 import { Transport } from '../transport/transport.js';
 import { CallTable } from './call-table.js';
@@ -324,6 +325,35 @@ export class Client {
     }
     this.#transport.sendText(text);
     return Promise.resolve();
+  }
+
+  /**
+   * Asks the server to show this connection only part of the state
+   * (docs/views.md): the server's `onView` grants the paths it allows.
+   * The state changes to the granted view (one diff) before the promise
+   * resolves. On refusal the view and the state stay as they were.
+   * @param paths paths of object keys (strings)
+   * @returns the paths granted, canonical (`[[]]`: everything)
+   * @throws (rejects) JugglerError with what `onView` threw (or when the
+   *   server has no `onView`); ExtensionUnavailableError on a plain
+   *   connection; the connection error once it has ended;
+   *   InvalidArgumentError naming a bad path step (an array index)
+   * @example
+   * const granted = await client.setView([['sites', 'north'], ['alarms']]);
+   */
+  setView(paths: ViewPaths): Promise<string[][]> {
+    let canonical: string[][] | null;
+    try {
+      canonical = canonicalView(paths, 'paths');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.#status !== 'open') return Promise.reject(this.#afterCloseError());
+    if (!this.#extension) return Promise.reject(new ExtensionUnavailableError('setView()'));
+    const id = this.#pending.nextId();
+    const answer = this.#pending.add(id, 'view', null);
+    this.#transport.sendText(encodeJson({ type: 'view', id, paths: canonical ?? [[]] }));
+    return answer as Promise<string[][]>;
   }
 
   /**

@@ -28,3 +28,4 @@ export {
 export type { JsonValue } from '../json.js';
 export type { CompressionOption } from '../compression-option.js';
 export type { Operation, Patch } from '../state/patch.js';
+export type { ViewPath, ViewPaths } from '../state/view-paths.js';

@@ -8,6 +8,7 @@
 import { ConnectError, ConnectionClosedError, ConnectionLostError, GaveUpError, InvalidArgumentError } from '../errors.js';
 import type { JsonValue } from '../json.js';
 import type { Patch } from '../state/patch.js';
+import { canonicalView, type ViewPaths } from '../state/view-paths.js';
 import { ASYNC_DISPOSE, type ChangeListener, type Client, type ClientStatus } from './client.js';
 import type { ClientCall } from './client-call.js';
 import { openClient, type Platform } from './connect.js';
@@ -107,6 +108,8 @@ export class ReconnectingClient {
   #session: string | null = null;
   // A session that was not resumed: the first whole value restarts the state at null first.
   #freshStart = false;
+  // The view asked for with setView(), asked again on each new session; null: none asked.
+  #view: string[][] | null = null;
   #attempts = 0;
   readonly #requests = new LiveRequests(() => this.#status === 'open');
   #error: Error | null = null;
@@ -233,6 +236,25 @@ export class ReconnectingClient {
   notify(name: string, data: JsonValue = null): Promise<void> {
     try {
       return this.#current().notify(name, data);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Asks for a view on the current connection; see `Client.setView()`.
+   * The server keeps a granted view with the session; once one was
+   * granted, when a reconnect
+   * gets a new session, this client asks for the view again (a refusal
+   * then goes to `onError`).
+   * @throws (rejects) as `Client.setView()`; ConnectionLostError while disconnected
+   */
+  setView(paths: ViewPaths): Promise<string[][]> {
+    try {
+      canonicalView(paths, 'paths');
+      return this.#current()
+        .setView(paths)
+        .then((granted) => (this.#view = granted));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -380,6 +402,8 @@ export class ReconnectingClient {
       this.#fire(state, diff);
     });
     this.#requests.connected(client);
+    // A new session starts in the server's default view: ask for ours again.
+    if (this.#view !== null && client.extension && !client.resumed) client.setView(this.#view).catch((err: unknown) => this.#report(err));
     this.#emit(this.#options.onConnected, client.url);
   }
 

@@ -23,6 +23,8 @@ export interface StreamDataMessage { type: 'stream-data'; id: number; data: Json
 export interface StreamEndMessage { type: 'stream-end'; id: number }
 export interface StreamErrorMessage { type: 'stream-error'; id: number; data: JsonValue }
 export interface StreamCreditMessage { type: 'stream-credit'; id: number; n: number }
+/** Asks for a view (docs/protocol.md, "Views"): answered by a `response` with this id. */
+export interface ViewMessage { type: 'view'; id: number; paths: string[][] }
 
 export interface ResponseMessage { type: 'response'; id: number; success: boolean; data: JsonValue }
 export interface StateMessage { type: 'state'; diff: Patch; version?: string }
@@ -31,7 +33,7 @@ export interface WelcomeMessage { type: 'welcome'; session: string; resumed: boo
 
 export type StreamMessage = StreamDataMessage | StreamEndMessage | StreamErrorMessage | StreamCreditMessage;
 /** What a client may send. Only `request` is allowed without the extension. */
-export type ClientMessage = RequestMessage | ClientNotifyMessage | HelloMessage | StreamOpenMessage | StreamMessage;
+export type ClientMessage = RequestMessage | ClientNotifyMessage | HelloMessage | StreamOpenMessage | StreamMessage | ViewMessage;
 /** What a server may send. `welcome` and `stream-*` only with the extension. */
 export type ServerMessage = ResponseMessage | StateMessage | NotifyMessage | WelcomeMessage | StreamMessage;
 
@@ -131,8 +133,17 @@ export function parseClientMessage(text: string, extension: boolean, maxJsonDept
     case 'hello': return { type, session: optStr(m, 'session'), version: optStr(m, 'version') };
     case 'notify': return { type, name: str(m, 'name'), data: data(m) };
     case 'stream-open': return { type, id: id(m), name: str(m, 'name'), data: data(m) };
+    case 'view': return { type, id: id(m), paths: viewPaths(m) };
   }
   return streamMessage(m, type) ?? fail(`unknown message type ${JSON.stringify(type)}`);
+}
+
+/** A view's paths: arrays of object keys (a view never steps through an array index). */
+function viewPaths(m: Fields): string[][] {
+  const paths = m.paths;
+  const valid = Array.isArray(paths) && paths.every((path) => Array.isArray(path) && path.every((step) => typeof step === 'string'));
+  if (!valid) fail('view paths must be an array of arrays of strings (object keys)');
+  return paths as string[][];
 }
 
 /**

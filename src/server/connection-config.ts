@@ -9,6 +9,8 @@ import type { IncomingMessage } from 'node:http';
 import type { TransportOptions } from '../transport/transport.js';
 import type { DispatcherConfig } from './request-dispatcher.js';
 import type { StreamCallsConfig } from './stream-calls.js';
+import type { ViewPaths } from '../state/view-paths.js';
+import type { OnView } from './view-request.js';
 
 /**
  * What kind of trouble `onError` is told about: `'internal'` is a bug of
@@ -55,4 +57,6 @@ export interface ConnectionConfig<C> {
   onError: (err: Error, context: ErrorContext<C>) => void;
   requests: DispatcherConfig<C>;
   streams: StreamCallsConfig<C>;
+  /** The `view` and `onView` options (docs/views.md). */
+  views: { view: ((conn: C) => ViewPaths | null | undefined) | null; onView: OnView<C> | null };
 }

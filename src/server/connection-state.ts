@@ -8,6 +8,7 @@
  */
 import type { Storage } from '../state/storage.js';
 import type { StateChannel, StateSubscriber } from '../state/state-channel.js';
+import { canonicalView, type ViewPath, type ViewPaths } from '../state/view-paths.js';
 
 /** Where a connection's channel comes from: built once by the server. */
 export interface StateSources {
@@ -27,6 +28,9 @@ export class ConnectionState {
   readonly #sources: StateSources;
   #channel: StateChannel | null = null;
   #ownsChannel = false;
+  // The view it joins with, or has before it joined (canonical; null: everything).
+  #view: readonly ViewPath[] | null = null;
+  #joined = false;
 
   constructor(subscriber: StateSubscriber, sources: StateSources) {
     this.#subscriber = subscriber;
@@ -45,7 +49,7 @@ export class ConnectionState {
       // and a Storage with its sync channel costs about 2 KiB per connection. Made after the
       // join point, it starts as null, so joining sends nothing and every set() goes out as a diff.
       this.#channel = this.#own();
-      if (join) this.#channel.join(this.#subscriber);
+      if (join) this.#channel.join(this.#subscriber, null, this.#view);
     }
     return this.#channel.storage;
   }
@@ -60,9 +64,26 @@ export class ConnectionState {
     this.#channel = this.#sources.sharedChannel ?? sessionChannel ?? this.#own();
   }
 
-  /** Joins the channel: the whole value, a resume diff from `version`, or nothing. */
+  /** Joins the channel: the whole value (of its view), a resume diff from `version`, or nothing. */
   join(version: string | null): void {
-    this.#channel?.join(this.#subscriber, version);
+    this.#joined = true;
+    this.#channel?.join(this.#subscriber, version, this.#view);
+  }
+
+  /** What the connection sees: canonical paths, null for everything. */
+  get view(): readonly ViewPath[] | null {
+    return this.#view;
+  }
+
+  /**
+   * Changes the view: before joining, what it will join with; after, at a
+   * flush boundary with one diff to the new view.
+   * @throws InvalidArgumentError naming the bad step, with nothing changed
+   */
+  setView(paths: ViewPaths | null, argument: string): void {
+    const view = paths === null ? null : canonicalView(paths, argument);
+    this.#view = view;
+    if (this.#joined) this.#channel?.setView(this.#subscriber, view);
   }
 
   /** On a cluster: what `conn.flush()` waits for first (this node's earlier writes); else null. */

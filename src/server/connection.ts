@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket, RawData } from 'ws';
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { JsonValue } from '../json.js';
-import { EXTENSION_PROTOCOL, parseClientMessage, type ClientMessage, type HelloMessage } from '../protocol/messages.js';
+import { EXTENSION_PROTOCOL, parseClientMessage, type ClientMessage, type HelloMessage, type ViewMessage } from '../protocol/messages.js';
 import type { Storage } from '../state/storage.js';
 import {
   CLOSE_INTERNAL_ERROR,
@@ -23,11 +23,13 @@ import { Transport, type EncodedMessage } from '../transport/transport.js';
 import { IncomingBytes, type BufferBudget } from './buffer-budget.js';
 import type { CloseInfo, ConnectionConfig, ErrorKind, UpgradeRequest } from './connection-config.js';
 import { ConnectionState, type StateSources } from './connection-state.js';
-import { toError } from './handler-result.js';
+import { encodeResponse, toError } from './handler-result.js';
 import { idInFlight, RequestDispatcher } from './request-dispatcher.js';
 import type { OpenedSession, SessionHandle, Sessions } from './session-backend.js';
 import { StreamCalls, streamIdInUse } from './stream-calls.js';
 import { wsTransportSocket } from './ws-socket.js';
+import type { ViewPath, ViewPaths } from '../state/view-paths.js';
+import { answerViewRequest } from './view-request.js';
 
 /** What one connection gets from the server that made it. */
 export interface ConnectionContext {
@@ -172,6 +174,29 @@ export class Connection {
   /** The session id on a koa-juggler.v1 connection (to key the application's own data), else null. */
   get session(): string | null {
     return this.#session?.id ?? null;
+  }
+
+  /**
+   * The paths this connection sees of the state now (docs/views.md), in
+   * canonical order; null when it sees everything.
+   */
+  get view(): readonly ViewPath[] | null {
+    return this.#state.view;
+  }
+
+  /**
+   * Changes what this connection sees, at a flush boundary: pending diffs
+   * go out first, then one diff from the old view to the new one. Before
+   * the connection has its state (in `onConnection`), it sets the view it
+   * starts with. Works on plain and extension connections.
+   * @param paths paths of object keys (strings), or null for everything
+   * @throws InvalidArgumentError naming the bad step (an array index on a path), with nothing changed
+   * @example
+   * conn.setView([['sites', conn.user!], ['alarms']]);
+   */
+  setView(paths: ViewPaths | null): void {
+    if (!this.isOpen) return;
+    this.#state.setView(paths, 'paths');
   }
 
   /** Whether the connection is open (false once closing has begun). */
@@ -336,11 +361,54 @@ export class Connection {
     this.#stage = 'opening';
     this.#state.useSession(session.channel);
     this.#transport.send({ type: 'welcome', session: sessions.token(session), resumed, streamWindow: this.#ctx.config.streamWindow });
+    // A resumed session starts in the view its client was granted.
+    if (!this.#initialView(session.view)) return;
     // Resume right after welcome, whatever autoflushDelay is: nothing, one diff, or the whole value.
     this.#state.join(hello.version);
     // A state starts out live: a connection that joins a stale one is told at once.
     if (this.#state.stale) this.sendStatus(true);
     this.#setUp();
+  }
+
+  /**
+   * Settles the view the connection joins with: its session's granted one,
+   * else the `view` option's (unless `conn.setView()` already chose one in
+   * `onConnection`). A throw or a bad path from `view(conn)` closes with 1011.
+   * @returns whether the connection may go on
+   */
+  #initialView(granted: string[][] | null | undefined): boolean {
+    if (granted !== undefined) {
+      this.#state.setView(granted, 'session view');
+      return true;
+    }
+    const { view } = this.#ctx.config.views;
+    if (view === null || this.#state.view !== null) return true;
+    try {
+      this.#state.setView(view(this) ?? null, 'the value view(conn) returned');
+      return true;
+    } catch (err) {
+      this.#fail(toError(err), 'connection');
+      return false;
+    }
+  }
+
+  /** A client asks for a view (extension): `onView` decides; the session keeps what was granted. */
+  #onViewRequest(message: ViewMessage): void {
+    const session = this.#session;
+    answerViewRequest(
+      {
+        conn: this,
+        onView: this.#ctx.config.views.onView,
+        isOpen: () => this.isOpen,
+        apply: (granted) => {
+          this.#state.setView(granted, 'paths');
+          if (session !== null) session.view = granted;
+        },
+        respond: (id, success, data) => this.#transport.sendText(encodeResponse(id, success, data)),
+        handlerError: (err) => this.#report(err, 'handler'),
+      },
+      message,
+    ).catch((err: unknown) => this.#fail(toError(err)));
   }
 
   /** Runs onConnection, then lets requests and calls run. */
@@ -367,7 +435,10 @@ export class Connection {
     this.#stage = 'ready';
     // A plain connection joins after onConnection, so a per-connection state
     // set there arrives whole as its first state message.
-    if (!this.extension) this.#state.join(null);
+    if (!this.extension) {
+      if (!this.#initialView(undefined)) return;
+      this.#state.join(null);
+    }
     this.#requests.start();
     this.#streams?.start();
   }
@@ -405,6 +476,9 @@ export class Connection {
       case 'stream-open':
         if (this.#requests.has(message.id)) throw streamIdInUse(message.id);
         return this.#streams!.open(message);
+      case 'view':
+        if (this.#requests.has(message.id) || this.#streams?.has(message.id)) throw idInFlight(message.id);
+        return this.#onViewRequest(message);
       default:
         return this.#streams!.route(message);
     }

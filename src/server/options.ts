@@ -19,6 +19,8 @@ import { PROCESS_SECRET, type SessionSecret } from './session-token.js';
 import { checkCluster, type ServerCluster } from './cluster-hooks.js';
 import { checkAllowedHosts } from './allowed-hosts.js';
 import type { CompressionOption } from '../compression-option.js';
+import type { ViewPaths } from '../state/view-paths.js';
+import type { OnView } from './view-request.js';
 
 export type { ErrorKind, UpgradeRequest } from './connection-config.js';
 
@@ -83,6 +85,18 @@ export interface ListenOptions {
   maxRequestsInFlight?: number;
   /** Serve the browser client at /juggler-client.js. @default true */
   clientBundle?: boolean;
+  /**
+   * What a connection sees of the state (docs/views.md): paths of object
+   * keys, called once before it first gets the state. `null` or
+   * `undefined`: everything. A throw or an array index in a path closes
+   * that connection with 1011 and goes to onError. @default everything
+   */
+  view?: ((conn: Connection) => ViewPaths | null | undefined) | null;
+  /**
+   * A client asked for a view (`client.setView()`, extension): return the
+   * paths granted, throw to refuse. Without it, every ask is refused. @default none
+   */
+  onView?: OnView<Connection> | null;
 
   // --- the koa-juggler.v1 extension (docs/protocol.md, "The extension koa-juggler.v1") ---
 
@@ -179,6 +193,8 @@ export interface ResolvedOptions {
   maxConnections: number;
   maxRequestsInFlight: number;
   clientBundle: boolean;
+  view: ListenOptions['view'] | null;
+  onView: OnView<Connection> | null;
   extensions: boolean;
   onNotify: ListenOptions['onNotify'] | null;
   onStream: ListenOptions['onStream'] | null;
@@ -220,6 +236,7 @@ export function connectionConfig(o: ResolvedOptions, requestStats: RequestMetric
     onError: o.onError,
     requests: { onRequest: o.onRequest ?? null, onNotify: o.onNotify ?? null, parallel: o.parallelRequests, maxInFlight: o.maxRequestsInFlight, stats: requestStats },
     streams: { onStream: o.onStream ?? null, streamWindow: o.streamWindow, maxStreams: o.maxStreams },
+    views: { view: o.view ?? null, onView: o.onView ?? null },
   };
 }
 
@@ -235,7 +252,7 @@ const KNOWN = new Set<string>([
   'host', 'port', 'onConnection', 'onRequest', 'onError', 'wsPath', 'staticDir', 'indexPath', 'htpasswdFile',
   'authenticate', 'tls', 'autoflushDelay', 'shutdownTimeout', 'state', 'parallelRequests', 'middleware',
   'sendQueueSize', 'maxSegmentSize', 'maxMessageSize', 'pingDelay', 'pingTimeout', 'noCache', 'framing',
-  'allowedOrigins', 'trustProxy', 'maxConnections', 'maxRequestsInFlight', 'clientBundle',
+  'allowedOrigins', 'trustProxy', 'maxConnections', 'maxRequestsInFlight', 'clientBundle', 'view', 'onView',
   'extensions', 'onNotify', 'onStream', 'sessionSecret', 'sessionTimeout', 'maxSessions', 'sessionBackend', 'historySize',
   'streamWindow', 'maxStreams', 'cluster', 'maxJsonDepth', 'maxBufferedBytes', 'allowedHosts', 'admin', ...OPERATING_KEYS,
 ]);
@@ -341,6 +358,8 @@ export function resolveOptions(options: ListenOptions): ResolvedOptions {
     maxConnections: opt('maxConnections', 10000, int(1)),
     maxRequestsInFlight: opt('maxRequestsInFlight', 64, int(1)),
     clientBundle: opt('clientBundle', true, bool),
+    view: nullable('view', null, fn),
+    onView: nullable('onView', null, fn),
     extensions: opt('extensions', true, bool),
     onNotify: nullable('onNotify', null, fn),
     onStream: nullable('onStream', null, fn),

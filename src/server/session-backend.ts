@@ -30,6 +30,11 @@ export interface SessionHandle {
   /** The session's own state channel, when the server has no shared state. */
   readonly channel: StateChannel | null;
   readonly keyed: KeyedOutcomes;
+  /**
+   * The view a client of this session was granted (`client.setView()`), so a
+   * resumed session starts in it; undefined: none asked for.
+   */
+  view?: string[][] | null;
 }
 
 /** What `open()` gives a connection: its session and whether it was resumed. */

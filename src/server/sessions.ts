@@ -17,6 +17,8 @@ export interface Session extends SessionHandle {
   /** The session's own state channel, when the server has no shared state. */
   readonly channel: StateChannel | null;
   readonly keyed: KeyedResults;
+  /** The view a client of this session was granted (`client.setView()`); undefined: none asked for. */
+  view?: string[][] | null;
   /** Live connections on this session. */
   connections: number;
   /** When the last connection left (ms), while it has none. */

@@ -25,12 +25,12 @@
  * whole value") instead of a diff.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { compactPatchText, type ChangeRecord } from './compact.js';
+import { compactOps, compactPatchText, type ChangeRecord, type CompactedOp } from './compact.js';
 import type { JsonValue } from '../json.js';
 import type { PathSegment } from './path.js';
 import { reportCallbackError } from './report-error.js';
 
-export type { ChangeRecord } from './compact.js';
+export type { ChangeRecord, CompactedOp } from './compact.js';
 
 /** Most records kept by default (see {@link ChangeLogOptions.maxOps}). */
 export const DEFAULT_MAX_LOG_OPS = 100_000;
@@ -292,6 +292,20 @@ export class ChangeLog {
     if (from === to) return '[]';
     const start = this.#first + (from - this.#tail);
     return compactPatchText(this.#records as readonly ChangeRecord[], start, start + (to - from));
+  }
+
+  /**
+   * The operations of {@link ChangeLog.diffText}'s patch one by one (what
+   * views route); `undefined` when the log no longer holds `from`.
+   * @throws InvalidArgumentError when `to` is past the head or `from` past `to`
+   */
+  diffOps(from: number, to: number = this.#head): CompactedOp[] | undefined {
+    if (!Number.isSafeInteger(to) || to > this.#head || to < 0) throw new InvalidArgumentError('to', `an integer from 0 to ${this.#head}`, to);
+    if (!Number.isSafeInteger(from) || from > to) throw new InvalidArgumentError('from', `an integer up to ${to}`, from);
+    if (from < to) this.#encodePending();
+    if (from < this.#tail) return undefined;
+    const start = this.#first + (from - this.#tail);
+    return compactOps(this.#records as readonly ChangeRecord[], start, start + (to - from));
   }
 
   #cursorMoved(cursor: LogCursor): void {

@@ -45,12 +45,42 @@ interface Node {
  * node and every record is dropped at most once.
  */
 export function compactPatchText(records: readonly ChangeRecord[], start: number, end: number): string {
-  const count = end - start;
   // One change per flush is the common case (autoflushDelay 0, a quiet state): no trie needed.
-  if (count === 1) {
+  if (end - start === 1) {
     const record = records[start]!;
     return record.kind === 'remove' && !record.existed ? '[]' : '[' + operationText(record, record.existed) + ']';
   }
+  const { alive, existed } = survivors(records, start, end);
+  let text = '[';
+  for (let k = 0; k < alive.length; k++) {
+    if (alive[k] === 0) continue;
+    if (text.length > 1) text += ',';
+    text += operationText(records[start + k]!, existed[k] === 1);
+  }
+  return text + ']';
+}
+
+/** One operation of a compacted patch: where it applies and its JSON text (what views route and pass through). */
+export interface CompactedOp {
+  readonly segments: readonly PathSegment[];
+  readonly text: string;
+}
+
+/** The operations of {@link compactPatchText}'s patch, one by one, in order. */
+export function compactOps(records: readonly ChangeRecord[], start: number, end: number): CompactedOp[] {
+  const { alive, existed } = survivors(records, start, end);
+  const ops: CompactedOp[] = [];
+  for (let k = 0; k < alive.length; k++) {
+    if (alive[k] === 0) continue;
+    const record = records[start + k]!;
+    ops.push({ segments: record.segments, text: operationText(record, existed[k] === 1) });
+  }
+  return ops;
+}
+
+/** Which of `records[start..end)` survive compaction, and whether each survivor's location existed at `start`. */
+function survivors(records: readonly ChangeRecord[], start: number, end: number): { alive: Uint8Array; existed: Uint8Array } {
+  const count = end - start;
   const alive = new Uint8Array(count);
   const existed = new Uint8Array(count);
   const root: Node = { at: undefined, children: undefined };
@@ -70,14 +100,7 @@ export function compactPatchText(records: readonly ChangeRecord[], start: number
     node.at = [k];
     if (record.kind === 'remove' && existed[k] === 0) alive[k] = 0;
   }
-  let text = '[';
-  for (let k = 0; k < count; k++) {
-    if (alive[k] === 0) continue;
-    const record = records[start + k]!;
-    if (text.length > 1) text += ',';
-    text += operationText(record, existed[k] === 1);
-  }
-  return text + ']';
+  return { alive, existed };
 }
 
 /** One RFC 6902 operation as JSON text; the value is the text recorded with the change. */

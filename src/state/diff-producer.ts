@@ -5,7 +5,7 @@
  * whole value's JSON text cached per position. It knows nothing of
  * subscribers, frames or timers: {@link FanOut} sends what it produces.
  */
-import type { ChangeLog, LogCursor } from './change-log.js';
+import type { ChangeLog, CompactedOp, LogCursor } from './change-log.js';
 import { ResumeWindow } from './resume-window.js';
 import { WholeValueCache } from './state-message.js';
 import type { VersionScheme } from './state-log.js';
@@ -32,7 +32,7 @@ export interface StateChannelStats {
  * const diffs = new DiffProducer(storage, 64, stats)
  * storage.set('a', 1)
  * const from = diffs.flushed
- * diffs.advance()   // '[{"op":"add","path":"/a","value":1}]', and flushed is now the head
+ * diffs.advance().text()   // '[{"op":"add","path":"/a","value":1}]', and flushed is now the head
  */
 export class DiffProducer {
   /** The storage whose changes this produces. */
@@ -95,15 +95,14 @@ export class DiffProducer {
 
   /**
    * Moves the flushed position to the head and returns the diff from where
-   * it was: `'[]'` for none, `undefined` when the record no longer holds
-   * it (send the whole value).
+   * it was, built only when asked for (as text, or as operations for
+   * views); the caller keeps the record held from `from` while it reads it.
    */
-  advance(): string | undefined {
+  advance(): FlushDiff {
+    const from = this.#cursor.position;
     const to = this.#changes.head;
-    this.#stats.diffsComputed += 1;
-    const diff = this.#changes.diffText(this.#cursor.position, to);
     this.#cursor.advance(to);
-    return diff;
+    return new FlushDiff(this.#changes, from, to, this.#stats);
   }
 
   /** Moves the flushed position to the head without a diff (nobody to send one to). */
@@ -133,11 +132,27 @@ export class DiffProducer {
    * resume window; else `undefined` (send the whole value).
    */
   resumeDiff(version: string): string | undefined {
+    const position = this.resumePosition(version);
+    if (position === this.#cursor.position) return '[]';
+    return position === undefined ? undefined : this.diffFrom(position);
+  }
+
+  /** The compacted operations from `position` to the last flush (counted); `undefined` when not held. */
+  opsFrom(position: number): CompactedOp[] | undefined {
+    this.#stats.diffsComputed += 1;
+    return this.#changes.diffOps(position, this.#cursor.position);
+  }
+
+  /**
+   * The position `version` names when a diff from it may be sent (see
+   * {@link DiffProducer.resumeDiff}), else `undefined`.
+   */
+  resumePosition(version: string): number | undefined {
     const position = this.#versions.parse(version);
     const to = this.#cursor.position;
-    if (position === to) return '[]';
+    if (position === to) return position;
     if (position === undefined || !this.#window.accepts(position, to)) return undefined;
-    return this.diffFrom(position);
+    return position;
   }
 
   /** Tells the resume window that the version of `position` went out. */
@@ -160,5 +175,42 @@ export class DiffProducer {
     this.#window.close();
     this.#cursor.close();
     this.#whole.clear();
+  }
+}
+
+/**
+ * The changes of one flush, from `from` to `to`: as patch text for
+ * connections that see everything, as operations for the views, each
+ * built once and only if asked for.
+ */
+export class FlushDiff {
+  readonly from: number;
+  readonly to: number;
+  readonly #changes: ChangeLog;
+  readonly #stats: StateChannelStats;
+  #text: string | undefined | null = null;
+  #ops: CompactedOp[] | undefined | null = null;
+
+  /** @internal made by {@link DiffProducer.advance} */
+  constructor(changes: ChangeLog, from: number, to: number, stats: StateChannelStats) {
+    this.#changes = changes;
+    this.from = from;
+    this.to = to;
+    this.#stats = stats;
+  }
+
+  /** The patch text: `'[]'` for none, `undefined` when the record no longer holds `from` (send the whole value). */
+  text(): string | undefined {
+    if (this.#text === null) {
+      this.#stats.diffsComputed += 1;
+      this.#text = this.#changes.diffText(this.from, this.to);
+    }
+    return this.#text;
+  }
+
+  /** The patch's operations one by one; `undefined` when the record no longer holds `from`. */
+  ops(): readonly CompactedOp[] | undefined {
+    if (this.#ops === null) this.#ops = this.#changes.diffOps(this.from, this.to);
+    return this.#ops;
   }
 }

@@ -7,9 +7,12 @@
  * text into frames is injected, so this layer knows no wire format.
  */
 import type { LogCursor } from './change-log.js';
-import type { DiffProducer, StateChannelStats } from './diff-producer.js';
+import type { DiffProducer, FlushDiff, StateChannelStats } from './diff-producer.js';
 import { FrameCache, type FrameKey } from './frame-cache.js';
 import { stateMessageText } from './state-message.js';
+import type { View } from './view.js';
+import { ViewIndex } from './view-index.js';
+import type { ViewPath } from './view-paths.js';
 
 /**
  * What a channel needs of a connection. The server's connection implements it.
@@ -38,7 +41,9 @@ const VERSIONED: FrameKey = 'versioned';
 interface Member<F> {
   readonly subscriber: StateSubscriber<F>;
   /** Which frames it shares with others. */
-  readonly key: FrameKey;
+  key: FrameKey;
+  /** What it sees of the state; null: everything. */
+  view: View | null;
   /** The flushed position when it joined: it already has every value up to there. */
   readonly since: number;
   /** Set while held back: the position of the last value this subscriber got. */
@@ -60,6 +65,7 @@ export class FanOut<F> {
   // The members whose cursor is set, so a flush with nothing new need not scan every member.
   readonly #behind = new Set<StateSubscriber<F>>();
   readonly #frames = new FrameCache<F>();
+  readonly #views = new ViewIndex();
 
   constructor(
     diffs: DiffProducer,
@@ -88,25 +94,66 @@ export class FanOut<F> {
   /**
    * Adds a member at the flushed position (the caller flushed first) and
    * sends what it needs to continue from there: see `StateChannel.join`.
+   * @param paths its view, canonical (null: everything)
    */
-  join(subscriber: StateSubscriber<F>, version: string | null): void {
+  join(subscriber: StateSubscriber<F>, version: string | null, paths: readonly ViewPath[] | null = null): void {
     const diffs = this.#diffs;
     const current = diffs.flushed;
-    // The one place a subscriber's kind is decided: one kind per distinct message.
-    const key = subscriber.extension ? VERSIONED : PLAIN;
-    this.#members.set(subscriber, { subscriber, key, since: current, cursor: null });
+    const view = paths === null ? null : this.#views.acquire(paths, diffs.storage.data);
+    this.#members.set(subscriber, { subscriber, key: frameKey(subscriber.extension, view), view, since: current, cursor: null });
     if (!subscriber.extension) {
-      if (diffs.storage.data !== null) this.#send(subscriber, this.#wholeFrames(false));
+      if (diffs.storage.data !== null) this.#send(subscriber, this.#wholeFrames(false, view));
       return;
     }
     if (version === diffs.version(current)) return;
-    const diff = version === null ? undefined : diffs.resumeDiff(version);
-    if (diff !== undefined && (diff.length <= SMALL_DIFF || diff.length < diffs.wholeText().length)) {
-      this.#send(subscriber, this.#encode(stateMessageText(diff, diffs.version(current)), false));
+    if (view !== null) {
+      const position = version === null ? undefined : diffs.resumePosition(version);
+      const ops = position === undefined ? undefined : diffs.opsFrom(position);
+      const diff = ops === undefined ? undefined : view.diffSince(ops);
+      if (diff === '[]') return;
+      this.#send(subscriber, diff === undefined ? this.#wholeFrames(true, view) : this.#encode(stateMessageText(diff, diffs.version(current)), false));
     } else {
-      this.#send(subscriber, this.#wholeFrames(true));
+      const diff = version === null ? undefined : diffs.resumeDiff(version);
+      if (diff !== undefined && (diff.length <= SMALL_DIFF || diff.length < diffs.wholeText().length)) {
+        this.#send(subscriber, this.#encode(stateMessageText(diff, diffs.version(current)), false));
+      } else {
+        this.#send(subscriber, this.#wholeFrames(true, null));
+      }
     }
     diffs.sent(current);
+  }
+
+  /** What `subscriber` sees (canonical paths), null for everything; undefined when it is no member. */
+  viewOf(subscriber: StateSubscriber<F>): readonly ViewPath[] | null | undefined {
+    const member = this.#members.get(subscriber);
+    return member === undefined ? undefined : (member.view?.paths ?? null);
+  }
+
+  /**
+   * Changes a member's view at the flushed position (the caller flushed
+   * and caught it up first) and sends it one diff from what it saw to
+   * what it sees now, nothing when they are equal.
+   * @param paths canonical (null: everything)
+   */
+  setView(subscriber: StateSubscriber<F>, paths: readonly ViewPath[] | null): void {
+    const member = this.#members.get(subscriber);
+    if (member === undefined) return;
+    const diffs = this.#diffs;
+    const data = diffs.storage.data;
+    const old = member.view;
+    const view = paths === null ? null : this.#views.acquire(paths, data);
+    member.view = view;
+    member.key = frameKey(subscriber.extension, view);
+    let diff: string;
+    if (view === old) diff = '[]';
+    else if (view === null) diff = '[{"op":"replace","path":"","value":' + diffs.wholeText() + '}]';
+    else if (old === null) diff = '[{"op":"replace","path":"","value":' + view.wholeText(data) + '}]';
+    else diff = view.diffFromView(old, data);
+    if (old !== null) this.#views.release(old);
+    if (diff === '[]') return;
+    const to = diffs.flushed;
+    this.#send(subscriber, this.#encode(stateMessageText(diff, subscriber.extension ? diffs.version(to) : null), false));
+    if (subscriber.extension) diffs.sent(to);
   }
 
   /** Removes a member (and releases what the record kept for it). Safe to call twice. */
@@ -116,17 +163,27 @@ export class FanOut<F> {
     member.cursor?.close();
     this.#members.delete(subscriber);
     this.#behind.delete(subscriber);
+    if (member.view !== null) this.#views.release(member.view);
   }
 
   /**
-   * Sends the diff from `from` to `to` (the new flushed position) in one
-   * pass over the members: one set of frames per kind, built when first
-   * needed; congested members are held back at `from` (the caller keeps
-   * the record there during the pass), and held-back ones with room again
-   * get their own catch-up.
+   * Sends one flush's diff in one pass over the members: one set of frames
+   * per kind and view, built when first needed (each touched view's diff is
+   * built before any is sent, from the value at the flush); congested
+   * members are held back at `diff.from` (the caller keeps the record there
+   * during the pass), and held-back ones with room again get their own
+   * catch-up.
    */
-  send(diff: string | undefined, from: number, to: number): void {
+  send(diff: FlushDiff): void {
+    const { from, to } = diff;
     const shared = this.#members.size > 1;
+    let viewDiffs: Map<View, string> | null = null;
+    if (this.#views.size > 0) {
+      const ops = diff.ops();
+      const data = this.#diffs.storage.data;
+      if (ops === undefined) this.#views.refreshAll(data);
+      else viewDiffs = this.#views.flush(ops, data);
+    }
     for (const member of this.#members.values()) {
       // One that joined from inside a sendEncoded of this loop got the value at `to` already.
       if (member.since >= to) continue;
@@ -143,7 +200,12 @@ export class FanOut<F> {
         continue;
       }
       let frames = this.#frames.get(member.key, to);
-      if (frames === undefined) frames = this.#frames.set(member.key, to, this.#framesFor(diff, subscriber.extension, to, shared));
+      if (frames === undefined) {
+        const view = member.view;
+        // A view: its diff of this flush ('[]' or absent when untouched); null: the record lost it, the whole view.
+        const text = view === null ? diff.text() : viewDiffs === null ? undefined : (viewDiffs.get(view) ?? '[]');
+        frames = this.#frames.set(member.key, to, this.#framesFor(text, subscriber.extension, to, shared, view));
+      }
       if (frames !== null) this.#send(subscriber, frames);
     }
     // Shared frames are not held past their flush.
@@ -167,32 +229,40 @@ export class FanOut<F> {
     this.#members.clear();
     this.#behind.clear();
     this.#frames.clear();
+    this.#views.clear();
   }
 
   /** What a member up to date at the last flush gets for `diff`: null when there is nothing to send. */
-  #framesFor(diff: string | undefined, versioned: boolean, to: number, shared: boolean): F | null {
+  #framesFor(diff: string | undefined, versioned: boolean, to: number, shared: boolean, view: View | null): F | null {
     if (diff === '[]') return null;
     if (versioned) this.#diffs.sent(to);
     // The record dropped changes past its bound: the whole value.
-    if (diff === undefined) return this.#wholeFrames(versioned);
+    if (diff === undefined) return this.#wholeFrames(versioned, view);
     return this.#encode(stateMessageText(diff, versioned ? this.#diffs.version(to) : null), shared);
   }
 
   /** Sends a held-back member one diff from its position to the last flush. */
   #catchUp(subscriber: StateSubscriber<F>, member: Member<F>): void {
     const diffs = this.#diffs;
-    if (!diffs.holds(member.cursor!.position) && diffs.flushed !== diffs.head) {
-      // Only the whole value can catch it up, and only the flushed one is consistent with later diffs.
+    // A view's catch-up reads the value, which must be the flushed one; otherwise only the whole
+    // value can catch it up, and only the flushed one is consistent with later diffs.
+    if ((member.view !== null || !diffs.holds(member.cursor!.position)) && diffs.flushed !== diffs.head) {
       this.#flush();
       if (member.cursor === null || !this.#members.has(subscriber)) return;
     }
     const cursor = member.cursor!;
     const to = diffs.flushed;
     if (cursor.position < to) {
-      const diff = diffs.diffFrom(cursor.position);
-      if (diff === undefined) this.#send(subscriber, this.#wholeFrames(subscriber.extension));
+      const view = member.view;
+      let diff: string | undefined;
+      if (view === null) diff = diffs.diffFrom(cursor.position);
+      else {
+        const ops = diffs.opsFrom(cursor.position);
+        diff = ops === undefined ? undefined : view.diffSince(ops);
+      }
+      if (diff === undefined) this.#send(subscriber, this.#wholeFrames(subscriber.extension, view));
       else if (diff !== '[]') this.#send(subscriber, this.#encode(stateMessageText(diff, subscriber.extension ? diffs.version(to) : null), false));
-      if (subscriber.extension) diffs.sent(to);
+      if (subscriber.extension && diff !== '[]') diffs.sent(to);
     }
     member.cursor = null;
     this.#behind.delete(subscriber);
@@ -213,9 +283,18 @@ export class FanOut<F> {
     return this.#encoder(text, shared);
   }
 
-  /** The whole value as one `replace` at `""`, at the head (which the callers have flushed to); cached for many joiners. */
-  #wholeFrames(versioned: boolean): F {
+  /** The whole value (or view) as one `replace` at `""`, at the head (which the callers have flushed to); cached for many joiners. */
+  #wholeFrames(versioned: boolean, view: View | null): F {
     const diffs = this.#diffs;
-    return diffs.wholeFrames(versioned ? diffs.version(diffs.head) : null, (text) => this.#encode(text, true));
+    const version = versioned ? diffs.version(diffs.head) : null;
+    const encode = (text: string): F => this.#encode(text, true);
+    if (view !== null) return view.wholeFrames(diffs.storage.data, diffs.head, version, encode);
+    return diffs.wholeFrames(version, encode);
   }
+}
+
+/** The one place a member's kind is decided: one kind per distinct message (plain or versioned, and view). */
+function frameKey(versioned: boolean, view: View | null): FrameKey {
+  const kind = versioned ? VERSIONED : PLAIN;
+  return view === null ? kind : kind + view.key;
 }

@@ -13,6 +13,7 @@ import { FanOut, type StateSubscriber } from './fan-out.js';
 import { FlushTimer } from './flush-timer.js';
 import { resolveStateChannelOptions, type StateChannelOptions } from './state-channel-options.js';
 import type { Storage } from './storage.js';
+import { canonicalView, type ViewPath, type ViewPaths } from './view-paths.js';
 
 export type { StateChannelStats } from './diff-producer.js';
 export type { MessageEncoder, StateSubscriber } from './fan-out.js';
@@ -80,13 +81,39 @@ export class StateChannel<F = unknown> {
    *   the whole value if that is smaller); else the whole value, even
    *   `null`. Each carries the current version.
    *
+   * With a view, each of these is the view's (docs/views.md): the
+   * restricted value, or a diff within the view (nothing when empty).
+   *
    * Joining twice, or after {@link StateChannel.close}, does nothing.
    * @param version what the client says it last applied (`hello.version`)
+   * @param view the paths it sees (canonicalized), null for everything
+   * @throws InvalidArgumentError for a bad view (an array index on a path) before anything changes
    */
-  join(subscriber: StateSubscriber<F>, version: string | null = null): void {
+  join(subscriber: StateSubscriber<F>, version: string | null = null, view: ViewPaths | null = null): void {
     if (this.#closed || this.#fanOut.has(subscriber)) return;
+    const paths = view === null ? null : canonicalView(view, 'view');
     if (this.pending) this.flush();
-    this.#fanOut.join(subscriber, version);
+    this.#fanOut.join(subscriber, version, paths);
+  }
+
+  /**
+   * Changes what a subscriber sees, at a flush boundary: pending diffs go
+   * out first (its own held-back diff too), then one diff from its old view
+   * to the new one (nothing when they show the same). Does nothing for a
+   * subscriber that has not joined.
+   * @param view the paths it sees from now on (canonicalized), null for everything
+   * @throws InvalidArgumentError naming the bad path step (an array index) before anything changes
+   */
+  setView(subscriber: StateSubscriber<F>, view: ViewPaths | null): void {
+    const paths = view === null ? null : canonicalView(view, 'paths');
+    if (this.#closed || !this.#fanOut.has(subscriber)) return;
+    this.flush(subscriber);
+    this.#fanOut.setView(subscriber, paths);
+  }
+
+  /** The canonical paths `subscriber` sees, null for everything (or when it is no member). */
+  viewOf(subscriber: StateSubscriber<F>): readonly ViewPath[] | null {
+    return this.#fanOut.viewOf(subscriber) ?? null;
   }
 
   /** Removes a subscriber (and releases what the log kept for it). Safe to call twice. */
@@ -119,8 +146,12 @@ export class StateChannel<F = unknown> {
         try {
           // Advanced before sending: a subscriber that joins from inside a send must find nothing pending.
           const diff = diffs.advance();
-          this.#fanOut.send(diff, from, diffs.flushed);
-          if (onFlushed !== null && diff !== undefined) onFlushed(performance.now() - started, diff.length);
+          this.#fanOut.send(diff);
+          if (onFlushed !== null) {
+            // Metrics only: the text is built once and cached, as the plain frames need it anyway.
+            const text = diff.text();
+            if (text !== undefined) onFlushed(performance.now() - started, text.length);
+          }
         } finally {
           hold.close();
         }

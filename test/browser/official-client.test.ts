@@ -141,6 +141,23 @@ describe('@hat-open/juggler 0.7 in chromium against our server', function () {
     await page.evaluate(() => (window as any).conn.close());
   });
 
+  it('sees only its view of a shared state (view(conn)), and nothing from outside it on the wire', async () => {
+    const shared = new Storage({ sites: { north: { p1: 1 }, south: { p1: 'SOUTH-SECRET' } } });
+    const { page, url } = await setup({ state: shared, autoflushDelay: 10, view: () => [['sites', 'north']] });
+    await page.evaluate(async (address) => {
+      const w = window as any;
+      w.conn = await w.openConnection(address);
+      while (w.conn.states.length === 0) await new Promise((r) => setTimeout(r, 5));
+    }, url);
+    shared.set(['sites', 'south', 'p1'], 'SOUTH-SECRET-2');
+    shared.set('sites', { north: { p1: 2 }, south: { p1: 'SOUTH-SECRET-3' } });
+    shared.set(['sites', 'north', 'p2'], 3);
+    await page.waitForFunction((want) => JSON.stringify((window as any).conn.state) === want, JSON.stringify({ sites: { north: { p1: 2, p2: 3 } } }));
+    const states = await page.evaluate(() => JSON.stringify((window as any).conn.states));
+    assert.doesNotMatch(states, /SECRET|south/);
+    await page.evaluate(() => (window as any).conn.close());
+  });
+
   it('gets notifications, before the response of the request that sent them', async () => {
     const { page, url } = await setup({
       async onRequest(conn, name, data) {
