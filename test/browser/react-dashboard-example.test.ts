@@ -35,7 +35,7 @@ describe('examples/react-dashboard (chromium)', function () {
     await page.waitForSelector('#status[data-status="connected"]', { timeout: 10_000 });
     assert.equal(await page.locator('tr').count(), 200);
     // Values drift from 50: some row shows another value soon.
-    await page.waitForFunction(() => [...document.querySelectorAll('td.value')].some((td) => td.textContent !== '50'), null, { timeout: 10_000 });
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('td.value')).some((td) => td.textContent !== '50'), null, { timeout: 10_000 });
     const alarm = page.locator('tr.alarm').first();
     await alarm.waitFor({ timeout: 30_000 });
     const id = await alarm.getAttribute('data-id');
