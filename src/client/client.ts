@@ -28,7 +28,7 @@ import type { ClientCall } from './client-call.js';
 import { resolveSendArguments, type RequestOptions, type ResolvedConnectOptions } from './options.js';
 import { PendingRequests } from './pending.js';
 import { RemoteState, type ChangeListener } from './remote-state.js';
-import { reportTo, runCallback } from './run-callback.js';
+import { addListener, reportTo, runCallback } from './run-callback.js';
 import type { ClientSocket, SocketHandlers } from './socket.js';
 
 export type { ChangeListener } from './remote-state.js';
@@ -294,13 +294,7 @@ export class Client {
    * @throws InvalidArgumentError when `listener` is not a function
    */
   onStatusChange(listener: () => void): () => void {
-    if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'a function', listener);
-    if (this.#status === 'closed') return () => {};
-    const entry = () => listener();
-    this.#statusListeners.add(entry);
-    return () => {
-      this.#statusListeners.delete(entry);
-    };
+    return addListener(this.#statusListeners, listener, this.#status === 'closed');
   }
 
   /**

@@ -23,7 +23,7 @@ import {
 } from './options.js';
 import { newRequestKey } from './request-key.js';
 import { attemptCredentials, backoffDelay, fatalReason } from './retry-policy.js';
-import { reportTo, runCallback } from './run-callback.js';
+import { addListener, reportTo, runCallback } from './run-callback.js';
 
 export { backoffDelay } from './retry-policy.js';
 
@@ -218,13 +218,7 @@ export class ReconnectingClient {
    * @throws InvalidArgumentError when `listener` is not a function
    */
   onChange(listener: ChangeListener): () => void {
-    if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'a function', listener);
-    if (this.#status === 'closed') return () => {};
-    const entry: ChangeListener = (state, diff) => listener(state, diff);
-    this.#listeners.add(entry);
-    return () => {
-      this.#listeners.delete(entry);
-    };
+    return addListener(this.#listeners, listener, this.#status === 'closed');
   }
 
   /**
@@ -234,13 +228,7 @@ export class ReconnectingClient {
    * @throws InvalidArgumentError when `listener` is not a function
    */
   onStatusChange(listener: () => void): () => void {
-    if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'a function', listener);
-    if (this.#status === 'closed') return () => {};
-    const entry = () => listener();
-    this.#statusListeners.add(entry);
-    return () => {
-      this.#statusListeners.delete(entry);
-    };
+    return addListener(this.#statusListeners, listener, this.#status === 'closed');
   }
 
   /**
