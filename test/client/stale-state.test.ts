@@ -124,8 +124,8 @@ describe('client: stale state and snapshots', () => {
       await waitFor(() => changes.length === 1, 'the first state');
       const old = live.state;
       server.connections[0]!.close(1001);
-      const second = await waitFor(() => server.connections[1], 'the second connection');
-      assert.deepEqual(second.messages[0], { type: 'hello', session: 'tok', version: 'v1' });
+      const hello = await waitFor(() => server.connections[1]?.messages[0], 'the second hello');
+      assert.deepEqual(hello, { type: 'hello', session: 'tok', version: 'v1' });
       await waitFor(() => live.connected, 'connected again');
       assert.equal(live.stale, true);
       await waitFor(() => !live.stale, 'not stale', STATE_WAIT * 3);
