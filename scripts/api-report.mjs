@@ -16,6 +16,7 @@ const ENTRIES = [
   { report: 'koa-juggler', types: 'dist/index.d.ts' },
   { report: 'koa-juggler-client', types: 'dist/client/index.d.ts' },
   { report: 'koa-juggler-cluster', types: 'dist/cluster/index.d.ts' },
+  { report: 'koa-juggler-react', types: 'dist/react/index.d.ts' },
 ];
 
 let failed = false;

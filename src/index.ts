@@ -20,5 +20,6 @@ export type { DrainOptions } from './server/drain.js';
 export type { ReadinessReport } from './server/readiness.js';
 export type { CompressionOption } from './compression-option.js';
 export type { ViewPath, ViewPaths } from './state/view-paths.js';
+export type { OnView } from './server/view-request.js';
 export { JugglerError, ProtocolError, InvalidArgumentError } from './errors.js';
 export type { JsonValue } from './json.js';

@@ -19,11 +19,13 @@ const root = process.env.BENCH_DIST ? pathToFileURL(resolve(process.env.BENCH_DI
 const index = (await import(root + 'index.js')) as typeof import('../../dist/index.js');
 const channel = (await import(root + 'state/state-channel.js')) as typeof import('../../dist/state/state-channel.js');
 const patch = (await import(root + 'state/apply-patch.js')) as typeof import('../../dist/state/apply-patch.js');
+const snapshot = (await import(root + 'state/apply-snapshot.js')) as typeof import('../../dist/state/apply-snapshot.js');
 const transport = (await import(root + 'transport/transport.js')) as typeof import('../../dist/transport/transport.js');
 
 export const { listen, Storage } = index;
 export const { StateChannel } = channel;
 export const { applyPatch } = patch;
+export const { applyPatchSnapshot } = snapshot;
 export const { messageEncoder } = transport;
 
 export type Storage = import('../../dist/index.js').Storage;

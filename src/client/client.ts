@@ -29,7 +29,7 @@ import type { ClientCall } from './client-call.js';
 import { resolveSendArguments, type RequestOptions, type ResolvedConnectOptions } from './options.js';
 import { PendingRequests } from './pending.js';
 import { RemoteState, type ChangeListener } from './remote-state.js';
-import { reportTo, runCallback } from './run-callback.js';
+import { addListener, reportTo, runCallback } from './run-callback.js';
 import type { ClientSocket, SocketHandlers } from './socket.js';
 
 export type { ChangeListener } from './remote-state.js';
@@ -58,6 +58,12 @@ export interface ClientInternals {
   forget(client: Client, id: number, err: Error): void;
   /** Drops the connection at once (an abandoned attempt): no close handshake. */
   abandon(client: Client, error: Error): void;
+  /**
+   * Calls `fn` once, synchronously, when the first response of the
+   * connection arrives (before its request settles): the sign for the
+   * reconnecting client that no state is coming first.
+   */
+  onFirstResponse(client: Client, fn: () => void): void;
 }
 
 /** Filled in by Client's static block, the only code that can reach its private members. */
@@ -70,7 +76,9 @@ export const CLIENT_INTERNALS = {} as ClientInternals;
  * arrays on a changed path are mutated, untouched ones keep their identity,
  * and the root object changes only when a diff replaces it. A UI framework
  * that detects changes by reference must re-render from `onChange` (or
- * clone), not compare `state` with its previous value.
+ * clone), not compare `state` with its previous value, or connect with
+ * `snapshots: true`: then each diff gives a new root and new objects along
+ * every changed path, the rest shared (docs/client.md, "Snapshots").
  *
  * On a koa-juggler.v1 connection (`extension` is true) the client has
  * said `hello` and `connect()` resolved after the server's `welcome`, so
@@ -100,6 +108,9 @@ export class Client {
         client.#socket.destroy();
         client.#teardown(error);
       },
+      onFirstResponse: (client, fn) => {
+        client.#firstResponse = fn;
+      },
     } satisfies ClientInternals);
   }
 
@@ -113,7 +124,10 @@ export class Client {
     (message, text) => (text === undefined ? this.#transport.send(message) : this.#transport.sendText(text)),
     (err) => this.#report(err),
   );
-  readonly #remote = new RemoteState((listener, state, diff) => this.#call(listener, state, diff));
+  readonly #remote: RemoteState;
+  readonly #statusListeners = new Set<() => void>();
+  #stale = false;
+  #firstResponse: (() => void) | null = null;
   // Whether koa-juggler.v1 is spoken: the server selected the subprotocol and
   // did not then speak plain juggler on it (see #fallBack).
   #extension: boolean;
@@ -141,6 +155,7 @@ export class Client {
     this.#socket = socket;
     this.#options = options;
     this.#onReady = onReady;
+    this.#remote = new RemoteState((listener, state, diff) => this.#call(listener, state, diff), options.snapshots);
     this.#extension = socket.protocol === EXTENSION_PROTOCOL;
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#ready = new Promise<void>((resolve, reject) => {
@@ -188,7 +203,7 @@ export class Client {
     socket.listen(this.#handlers);
   }
 
-  /** The remote state: `null` until the first diff, then updated in place by each diff (see the class notes). */
+  /** The remote state: `null` until the first diff, then updated in place by each diff, or replaced by a new snapshot with `snapshots: true` (see the class notes). */
   get state(): JsonValue {
     return this.#remote.value;
   }
@@ -196,6 +211,20 @@ export class Client {
   /** `'open'`, `'closing'` (close started, pending requests already failed) or `'closed'`. */
   get status(): ClientStatus {
     return this.#status;
+  }
+
+  /**
+   * Whether the server said that the state it sends may be behind (an
+   * extension `status` message: a cluster node that lost Redis). Diffs
+   * still apply as usual. Always false on a plain connection.
+   */
+  get stale(): boolean {
+    return this.#stale;
+  }
+
+  /** Whether `state` is kept as immutable snapshots (the `snapshots` option). */
+  get snapshots(): boolean {
+    return this.#options.snapshots;
   }
 
   /** Resolves once the connection is closed, however that happened. Never rejects. */
@@ -261,6 +290,17 @@ export class Client {
     if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'a function', listener);
     if (this.#status === 'closed') return () => {};
     return this.#remote.listen(listener);
+  }
+
+  /**
+   * Calls `listener()` after `stale` or `status` changed (it reads them
+   * itself), e.g. for a UI binding such as `koa-juggler/react`. A listener
+   * that throws is reported to `options.onError`.
+   * @returns a function that unregisters the listener
+   * @throws InvalidArgumentError when `listener` is not a function
+   */
+  onStatusChange(listener: () => void): () => void {
+    return addListener(this.#statusListeners, listener, this.#status === 'closed');
   }
 
   /**
@@ -535,9 +575,19 @@ export class Client {
 
   #dispatch(message: ServerMessage): void {
     switch (message.type) {
-      case 'response':
+      case 'response': {
+        const first = this.#firstResponse;
+        this.#firstResponse = null;
+        if (first !== null) first();
         // An unknown id is the late answer to a request that timed out.
         this.#pending.settle(message.id, message.success, message.data);
+        return;
+      }
+      case 'status':
+        if (message.stale === this.#stale) return;
+        this.#stale = message.stale;
+        if (this.#options.onStatus !== null) this.#call(this.#options.onStatus, message.stale);
+        this.#statusChanged();
         return;
       case 'state':
         this.#applyDiff(message.diff, message.version);
@@ -573,6 +623,10 @@ export class Client {
 
   #report(err: unknown): void {
     reportTo(this.#options.onError, err);
+  }
+
+  #statusChanged(): void {
+    for (const listener of [...this.#statusListeners]) this.#call(listener);
   }
 
   /**
@@ -626,6 +680,9 @@ export class Client {
     this.#closeTimer = null;
     this.#failPending(this.#error);
     this.#remote.clear();
+    this.#firstResponse = null;
+    this.#statusChanged();
+    this.#statusListeners.clear();
     this.#resolveClosed();
   }
 

@@ -38,6 +38,25 @@ export interface ConnectOptions {
    * @default reports them with `console.error`
    */
   onError?: (err: unknown) => void;
+  /**
+   * Keep `state` as immutable snapshots: each diff gives a new root object
+   * and new objects along every changed path, everything else shared with
+   * the previous value (structural sharing), so identity says what changed
+   * (what React's `useSyncExternalStore`, `koa-juggler/react` and
+   * memoised selectors need). A diff then costs in proportion to its size
+   * and to the width of the objects on its paths; `false` updates `state`
+   * in place, which costs only the diff. Snapshots are not frozen: do not
+   * write to them. See docs/client.md, "Snapshots".
+   * @default false
+   */
+  snapshots?: boolean;
+  /**
+   * Called with `stale` each time it changes: `true` when the server says
+   * the state it sends may be behind (a cluster node that lost Redis; an
+   * extension `status` message) and, for `reconnect()`, also from a
+   * disconnect until the new connection's first state.
+   */
+  onStatus?: (stale: boolean) => void;
   /** HTTP Basic credentials for the upgrade. Node only: a browser sends the credentials it has stored. */
   auth?: BasicAuth;
   /** TLS options for `wss:`. Node only. */
@@ -203,8 +222,8 @@ export interface ReconnectOptions extends Omit<ConnectOptions, 'auth' | 'signal'
   onAttempt?: (attempt: number, url: string) => void;
   /**
    * Called when a connection is ready (after `welcome` on an extension
-   * connection), with its address. On a plain connection `state` has been
-   * reset to `null` by then.
+   * connection), with its address. `state` still holds the last value
+   * (`stale` is true) until the connection's first state.
    */
   onConnected?: (url: string) => void;
   /** Called when an open connection ends, with the error its pending requests failed with. Not called after `close()`. */

@@ -1,7 +1,7 @@
 /** The classes, errors and types both client entries (Node and browser) export. */
 export { Client, type ClientStatus, type ChangeListener } from './client.js';
 export { ClientCall, type ClientCallEvents } from './client-call.js';
-export { ReconnectingClient } from './reconnect.js';
+export { ReconnectingClient, type LinkStatus } from './reconnect.js';
 export type {
   AuthSource,
   BackoffOptions,

@@ -64,6 +64,8 @@ export interface ResolvedConnectOptions {
   connectTimeout: number;
   signal: AbortSignal | null;
   extensions: boolean;
+  snapshots: boolean;
+  onStatus: ((stale: boolean) => void) | null;
   resume: ResumeFrom;
 }
 
@@ -83,6 +85,7 @@ export interface ResolvedReconnectOptions {
 
 const SHARED_KEYS = [
   'onNotify', 'onError', 'auth', 'tls', 'compression', 'maxSegmentSize', 'maxMessageSize', 'maxJsonDepth', 'pingDelay', 'pingTimeout', 'connectTimeout', 'extensions',
+  'snapshots', 'onStatus',
 ];
 // Options that had another name, so that the old one gets a message saying so.
 const RENAMED: Readonly<Record<string, string>> = { extension: 'extensions' };
@@ -294,6 +297,8 @@ function resolveShared(o: Record<string, unknown>, platform: PlatformInfo): Omit
     pingTimeout: o.pingTimeout === undefined ? DEFAULT_PING_TIMEOUT : positive(o.pingTimeout, 'options.pingTimeout'),
     connectTimeout: o.connectTimeout === undefined ? DEFAULT_CONNECT_TIMEOUT : positive(o.connectTimeout, 'options.connectTimeout'),
     extensions: optionalBoolean(o.extensions, 'options.extensions', true),
+    snapshots: optionalBoolean(o.snapshots, 'options.snapshots', false),
+    onStatus: optionalFunction(o.onStatus, 'options.onStatus') as ResolvedConnectOptions['onStatus'],
   };
 }
 

@@ -9,7 +9,7 @@ import { ConnectError, ConnectionClosedError, ConnectionLostError, GaveUpError, 
 import type { JsonValue } from '../json.js';
 import type { Patch } from '../state/patch.js';
 import { canonicalView, type ViewPaths } from '../state/view-paths.js';
-import { ASYNC_DISPOSE, type ChangeListener, type Client, type ClientStatus } from './client.js';
+import { ASYNC_DISPOSE, CLIENT_INTERNALS, type ChangeListener, type Client, type ClientStatus } from './client.js';
 import type { ClientCall } from './client-call.js';
 import { openClient, type Platform } from './connect.js';
 import { LiveRequests } from './live-requests.js';
@@ -24,15 +24,19 @@ import {
 } from './options.js';
 import { newRequestKey } from './request-key.js';
 import { attemptCredentials, backoffDelay, elsewhereDelay, fatalReason, goesElsewhere } from './retry-policy.js';
-import { reportTo, runCallback } from './run-callback.js';
+import { addListener, reportTo, runCallback } from './run-callback.js';
 
 export { backoffDelay } from './retry-policy.js';
 
-/** Whether `diff` is the whole value: one replace (or add) at the root, which applies to any base. */
-function isWholeValue(diff: Patch): boolean {
-  const op = diff.length === 1 ? diff[0] : undefined;
-  return op !== undefined && op.path === '' && (op.op === 'replace' || op.op === 'add');
-}
+/**
+ * How long a new connection may stay without a `state` message before the
+ * client takes it that none is coming (a server whose state is null sends
+ * none), unless a response says so sooner.
+ */
+export const STATE_WAIT = 1000;
+
+/** Where a reconnecting client is: before its first connection, connected, between connections, or stopped. */
+export type LinkStatus = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
 /**
  * Validates the arguments of `reconnect()` and starts a reconnecting client.
@@ -62,18 +66,17 @@ export function reconnectWith(platform: Platform, addresses: string | readonly s
  * once. Giving up calls `onGiveUp(err)` with a GaveUpError, then `closed`
  * resolves and `error` holds that GaveUpError.
  *
- * State across connections is never a mix of two values:
- * - on a plain connection, `state` restarts at `null` (with an `onChange`
- *   whose diff replaces the root by `null`) before the server's first
- *   diff arrives;
- * - on a koa-juggler.v1 connection the client says `hello` with its
- *   session and the `version` of its state. The server then sends nothing
- *   (the version is current: `state` is kept), one diff from that version
- *   (applied to `state`), or the whole value. When the session was not
- *   resumed and the whole value comes, `state` first restarts at `null`
- *   as on a plain connection; a resumed one goes straight to the value.
- * While disconnected it keeps the last value it had. Like `Client.state`
- * it is updated in place.
+ * State across connections is never a mix of two values and never flashes
+ * `null`: from a disconnect until the new connection's first `state`
+ * message, `state` keeps the last value and `stale` is true; then `state`
+ * switches to the server's value in one `onChange` with that message's
+ * diff (the whole value, or on a koa-juggler.v1 connection that resumed
+ * by version, the diff from the version it presented). A server whose
+ * state is `null` sends no state: after the connection's first response,
+ * or 1 s (`STATE_WAIT`) after it opened, `state` becomes what the
+ * connection holds (`null`, or the resumed value when the server found
+ * the version current) and `stale` false. Like `Client.state` it is
+ * updated in place, or as snapshots with `snapshots: true`.
  *
  * `send()` goes to the current connection; while none is open it rejects
  * at once with ConnectionLostError. Every request gets a random
@@ -106,8 +109,14 @@ export class ReconnectingClient {
   // The version of #state (koa-juggler.v1), or null when it has none (plain, or reset).
   #version: string | null = null;
   #session: string | null = null;
-  // A session that was not resumed: the first whole value restarts the state at null first.
-  #freshStart = false;
+  // The current connection has not sent its first state yet: the next one replaces `state` whole.
+  #awaiting = false;
+  #waitTimer: ReturnType<typeof setTimeout> | null = null;
+  // From a disconnect until the next connection's first state.
+  #behind = false;
+  #lastStale = false;
+  #everConnected = false;
+  readonly #statusListeners = new Set<() => void>();
   // The view asked for with setView(), asked again on each new session; null: none asked.
   #view: string[][] | null = null;
   #attempts = 0;
@@ -140,6 +149,30 @@ export class ReconnectingClient {
   /** `'open'` while it runs (connected or not), `'closing'`, then `'closed'` after `close()` or giving up. */
   get status(): ClientStatus {
     return this.#status;
+  }
+
+  /**
+   * Whether `state` may be behind the server's: from a disconnect until the
+   * new connection's first state (see the class notes), and while the
+   * server says so (`Client.stale`).
+   */
+  get stale(): boolean {
+    return this.#behind || (this.connected && this.#client!.stale);
+  }
+
+  /** Whether `state` is kept as immutable snapshots (the `snapshots` option). */
+  get snapshots(): boolean {
+    return this.#options.connect.snapshots;
+  }
+
+  /**
+   * `'connecting'` before the first connection, `'connected'`,
+   * `'reconnecting'` between connections, `'closed'` once stopped.
+   */
+  get linkStatus(): LinkStatus {
+    if (this.#status !== 'open') return 'closed';
+    if (this.connected) return 'connected';
+    return this.#everConnected ? 'reconnecting' : 'connecting';
   }
 
   /** Whether a connection is open now. */
@@ -184,19 +217,24 @@ export class ReconnectingClient {
 
   /**
    * Calls `listener(state, diff)` after each change of `state`, across
-   * connections; a reset to `null` on a new connection comes with the diff
+   * connections; when a new connection brings no state (see the class
+   * notes) and `state` becomes `null`, the diff is
    * `[{ op: 'replace', path: '', value: null }]`.
    * @returns a function that unregisters the listener
    * @throws InvalidArgumentError when `listener` is not a function
    */
   onChange(listener: ChangeListener): () => void {
-    if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'a function', listener);
-    if (this.#status === 'closed') return () => {};
-    const entry: ChangeListener = (state, diff) => listener(state, diff);
-    this.#listeners.add(entry);
-    return () => {
-      this.#listeners.delete(entry);
-    };
+    return addListener(this.#listeners, listener, this.#status === 'closed');
+  }
+
+  /**
+   * Calls `listener()` after `linkStatus` or `stale` changed (it reads
+   * them itself), e.g. for a UI binding such as `koa-juggler/react`.
+   * @returns a function that unregisters the listener
+   * @throws InvalidArgumentError when `listener` is not a function
+   */
+  onStatusChange(listener: () => void): () => void {
+    return addListener(this.#statusListeners, listener, this.#status === 'closed');
   }
 
   /**
@@ -305,6 +343,7 @@ export class ReconnectingClient {
 
   #stop(): void {
     this.#status = 'closing';
+    this.#stopWaiting();
     this.#attempt?.abort();
     this.#wake?.();
     this.#client?.close();
@@ -331,6 +370,9 @@ export class ReconnectingClient {
         if (this.#status !== 'open') return;
         const err = client.error ?? new ConnectionLostError();
         this.#lastError = err;
+        this.#stopWaiting();
+        this.#behind = true;
+        this.#statusChanged();
         this.#emit(this.#options.onDisconnected, err);
         const fatal = this.#fatal(err);
         if (fatal !== null) return this.#giveUp(fatal, err);
@@ -362,7 +404,8 @@ export class ReconnectingClient {
     try {
       const auth = await attemptCredentials(o.auth, controller.signal, this.#platform);
       const resume: ResumeFrom = { session: this.#session, version: this.#version, state: this.#version === null ? null : this.#state };
-      const options = { ...o.connect, auth, signal: controller.signal, connectTimeout: limit, resume };
+      // The user's onStatus hears this object's `stale`, not each connection's.
+      const options = { ...o.connect, onStatus: null, auth, signal: controller.signal, connectTimeout: limit, resume };
       const client = await openClient(this.#platform, url, options, (c) => this.#adopt(c));
       if (this.#status !== 'open') client.close();
       return client;
@@ -384,33 +427,61 @@ export class ReconnectingClient {
     if (this.#status !== 'open') return;
     this.#client = client;
     this.#attempts = 0;
-    if (client.extension) {
-      this.#session = client.session;
-      this.#freshStart = !client.resumed;
-    } else {
-      this.#freshStart = false;
-      this.#version = null;
-      this.#reset();
-    }
+    this.#everConnected = true;
+    if (client.extension) this.#session = client.session;
+    else this.#version = null;
+    this.#awaiting = true;
+    this.#waitTimer = setTimeout(() => this.#settle(client), STATE_WAIT);
+    CLIENT_INTERNALS.onFirstResponse(client, () => this.#settle(client));
     client.onChange((state, diff) => {
       if (this.#client !== client) return;
-      // A new session that brings the whole value: a fresh start, as on a plain connection.
-      if (this.#freshStart && isWholeValue(diff)) this.#reset();
-      this.#freshStart = false;
+      if (this.#awaiting) this.#stopWaiting();
       this.#state = state;
       this.#version = client.version;
       this.#fire(state, diff);
+      this.#statusChanged();
+    });
+    client.onStatusChange(() => {
+      if (this.#client === client) this.#statusChanged();
     });
     this.#requests.connected(client);
     // A new session starts in the server's default view: ask for ours again.
     if (this.#view !== null && client.extension && !client.resumed) client.setView(this.#view).catch((err: unknown) => this.#report(err));
     this.#emit(this.#options.onConnected, client.url);
+    this.#statusChanged();
   }
 
-  #reset(): void {
-    if (this.#state === null) return;
-    this.#state = null;
-    this.#fire(null, [{ op: 'replace', path: '', value: null }]);
+  /**
+   * No state came first on `client`: take what it holds (null, or the value
+   * it resumed from when the server found the version current).
+   */
+  #settle(client: Client): void {
+    if (this.#client !== client || !this.#awaiting) return;
+    this.#stopWaiting();
+    if (client.state !== this.#state) {
+      this.#state = client.state;
+      this.#version = client.version;
+      this.#fire(this.#state, [{ op: 'replace', path: '', value: this.#state }]);
+    }
+    this.#statusChanged();
+  }
+
+  /** The current connection's first state arrived (or will not come): `state` is the server's again. */
+  #stopWaiting(): void {
+    this.#awaiting = false;
+    this.#behind = false;
+    if (this.#waitTimer !== null) clearTimeout(this.#waitTimer);
+    this.#waitTimer = null;
+  }
+
+  /** Tells the status listeners, and `onStatus` when `stale` changed. */
+  #statusChanged(): void {
+    const stale = this.stale;
+    if (stale !== this.#lastStale) {
+      this.#lastStale = stale;
+      this.#emit(this.#options.connect.onStatus, stale);
+    }
+    for (const listener of [...this.#statusListeners]) this.#emit(listener);
   }
 
   /** Why `err` must not be retried, or null. */
@@ -447,7 +518,11 @@ export class ReconnectingClient {
   #finish(): void {
     this.#status = 'closed';
     this.#client = null;
+    this.#stopWaiting();
     this.#listeners.clear();
+    // The last word for a UI showing the link: it is closed (after close() too, when other callbacks are quiet).
+    for (const listener of [...this.#statusListeners]) runCallback(this.#options.connect.onError, listener);
+    this.#statusListeners.clear();
   }
 
   #fire(state: JsonValue, diff: Patch): void {

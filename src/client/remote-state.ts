@@ -1,10 +1,11 @@
 /**
  * The server's state as a client follows it: the value, kept by applying
- * each diff in place; its version on a koa-juggler.v1 connection; and the
+ * each diff in place or as a new snapshot; its version on a koa-juggler.v1 connection; and the
  * listeners told of each change.
  */
 import type { JsonValue } from '../json.js';
 import { applyPatch } from '../state/apply-patch.js';
+import { applyPatchSnapshot } from '../state/apply-snapshot.js';
 import type { Patch } from '../state/patch.js';
 
 /**
@@ -25,10 +26,15 @@ export class RemoteState {
   #version: string | null = null;
   readonly #listeners = new Set<ChangeListener>();
   readonly #run: (listener: ChangeListener, state: JsonValue, diff: Patch) => void;
+  readonly #apply: (root: JsonValue, patch: unknown) => JsonValue;
 
-  /** @param run calls one listener, reporting what it throws */
-  constructor(run: (listener: ChangeListener, state: JsonValue, diff: Patch) => void) {
+  /**
+   * @param run calls one listener, reporting what it throws
+   * @param snapshots whether each diff gives a new snapshot instead of changing the value in place
+   */
+  constructor(run: (listener: ChangeListener, state: JsonValue, diff: Patch) => void, snapshots: boolean) {
     this.#run = run;
+    this.#apply = snapshots ? applyPatchSnapshot : applyPatch;
   }
 
   /** The value: null until the first diff. */
@@ -41,7 +47,7 @@ export class RemoteState {
     return this.#version;
   }
 
-  /** Starts from `value` at `version` (resuming): the server's diffs continue from it, in place. */
+  /** Starts from `value` at `version` (resuming): the server's diffs continue from it. */
   resume(value: JsonValue, version: string): void {
     this.#value = value;
     this.#version = version;
@@ -70,7 +76,7 @@ export class RemoteState {
    * @throws ProtocolError when the diff does not apply; the value is left as it was
    */
   apply(diff: Patch, version: string | null): void {
-    this.#value = applyPatch(this.#value, diff);
+    this.#value = this.#apply(this.#value, diff);
     this.#version = version;
     for (const listener of [...this.#listeners]) this.#run(listener, this.#value, diff);
   }

@@ -3,6 +3,7 @@
  * reconnecting client's events) so that they can never break a connection:
  * what one throws, or a promise it returns rejects with, goes to `onError`.
  */
+import { InvalidArgumentError } from '../errors.js';
 
 /** Hands an error to `onError`; an `onError` that throws has nowhere left to report to. */
 export function reportTo(onError: (err: unknown) => void, err: unknown): void {
@@ -23,4 +24,20 @@ export function runCallback<A extends unknown[]>(onError: (err: unknown) => void
   } catch (err) {
     reportTo(onError, err);
   }
+}
+
+/**
+ * Adds `listener` to `listeners` (the same function twice is two
+ * registrations), unless the owner is `closed` already.
+ * @returns a function that unregisters it
+ * @throws InvalidArgumentError when `listener` is not a function
+ */
+export function addListener<A extends unknown[]>(listeners: Set<(...args: A) => void>, listener: unknown, closed: boolean): () => void {
+  if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'a function', listener);
+  if (closed) return () => {};
+  const entry = (...args: A) => (listener as (...args: A) => void)(...args);
+  listeners.add(entry);
+  return () => {
+    listeners.delete(entry);
+  };
 }

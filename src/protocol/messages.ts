@@ -30,12 +30,14 @@ export interface ResponseMessage { type: 'response'; id: number; success: boolea
 export interface StateMessage { type: 'state'; diff: Patch; version?: string }
 export interface NotifyMessage { type: 'notify'; name: string; data: JsonValue }
 export interface WelcomeMessage { type: 'welcome'; session: string; resumed: boolean; streamWindow: number }
+/** Whether the state the client holds may be behind (docs/protocol.md, "Status"). */
+export interface StatusMessage { type: 'status'; stale: boolean }
 
 export type StreamMessage = StreamDataMessage | StreamEndMessage | StreamErrorMessage | StreamCreditMessage;
 /** What a client may send. Only `request` is allowed without the extension. */
 export type ClientMessage = RequestMessage | ClientNotifyMessage | HelloMessage | StreamOpenMessage | StreamMessage | ViewMessage;
-/** What a server may send. `welcome` and `stream-*` only with the extension. */
-export type ServerMessage = ResponseMessage | StateMessage | NotifyMessage | WelcomeMessage | StreamMessage;
+/** What a server may send. `welcome`, `status` and `stream-*` only with the extension. */
+export type ServerMessage = ResponseMessage | StateMessage | NotifyMessage | WelcomeMessage | StatusMessage | StreamMessage;
 
 type Fields = Record<string, unknown>;
 
@@ -169,5 +171,6 @@ export function parseServerMessage(text: string, extension: boolean, maxJsonDept
   if (type === 'welcome') {
     return { type, session: str(m, 'session'), resumed: bool(m, 'resumed'), streamWindow: positive(m, 'streamWindow') };
   }
+  if (type === 'status') return { type, stale: bool(m, 'stale') };
   return streamMessage(m, type) ?? fail(`unknown message type ${JSON.stringify(type)}`);
 }
