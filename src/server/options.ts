@@ -65,7 +65,7 @@ export interface ListenOptions {
   sendQueueSize?: number;
   /** Longest segment payload in UTF-16 units. @default 65536 */
   maxSegmentSize?: number;
-  /** Largest incoming message in bytes; larger closes with 1009. @default 16 MiB */
+  /** Largest incoming message in bytes; larger closes with 1009 (all partial messages together are bounded by `maxBufferedBytes`). @default 64 MiB */
   maxMessageSize?: number;
   /** Ping a connection silent for this long. @default 30000 */
   pingDelay?: number;
@@ -344,7 +344,7 @@ export function resolveOptions(options: ListenOptions): ResolvedOptions {
     }),
     sendQueueSize: opt('sendQueueSize', 1024, int(1)),
     maxSegmentSize: opt('maxSegmentSize', 65536, int(2)),
-    maxMessageSize: opt('maxMessageSize', 16 * 1024 * 1024, int(1)),
+    maxMessageSize: opt('maxMessageSize', 64 * 1024 * 1024, int(1)),
     pingDelay: opt('pingDelay', 30000, int(1)),
     pingTimeout: opt('pingTimeout', 30000, int(1)),
     noCache: opt('noCache', true, bool),
