@@ -14,12 +14,18 @@ import {
   type Patch,
 } from '../../src/client/index.js';
 import { JugglerError as ServerJugglerError, Storage, type Connection, type ListenOptions } from '../../src/index.js';
+import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js';
 import { startProxy } from '../support/tcp-proxy.js';
 import { connectTo, reconnectTo } from '../support/client-helpers.js';
 import { startServer } from '../support/server.js';
-import { deferred, delay, waitFor, within } from '../support/wait.js';
+import { deferred, waitFor, within } from '../support/wait.js';
 
 const FAST = { initial: 10, max: 20, jitter: 0 };
+
+/** Sessions the server holds, read from its metrics (`metrics: true`): 0 once an expired one is swept. */
+async function sessionsHeld(server: { metrics: { metrics(): Promise<string> } | null }): Promise<number | undefined> {
+  return sampleValue(parsePrometheusText(await server.metrics!.metrics()), 'juggler_sessions');
+}
 
 /** A server with a per-session state (no shared one) of about `size` bytes, behind a proxy. */
 async function sessionServer(size = 100_000, options: ListenOptions = {}) {
@@ -79,8 +85,8 @@ describe('koa-juggler.v1 sessions and resume (client)', () => {
       assert.deepEqual(diffs.slice(before), [[{ op: 'replace', path: '/count', value: 41 }]], 'one diff, no reset to null');
       assert.ok(!states.slice(before).includes(null));
       assert.deepEqual(live.state, storages.get(sessions[0]!)!.data);
-      // The second connection carried a fraction of the whole value.
-      await delay(20);
+      // The second connection carried a fraction of the whole value (all of it so far: the echo's answer came last).
+      await live.send('', null);
       const [, second] = proxy.connections;
       assert.ok(second!.toClient < whole / 10, `resume took ${second!.toClient} bytes for a ${whole}-byte state`);
       assert.ok(proxy.connections[0]!.toClient > whole, 'the first connection carried the whole value');
@@ -93,7 +99,8 @@ describe('koa-juggler.v1 sessions and resume (client)', () => {
       const { diffs } = record(live);
       // (A new session's state is null when it joins, then onConnection fills it: two state messages.)
       await waitFor(() => live.state !== null, 'the first state');
-      await delay(20);
+      // Messages to one connection leave in order: a further state message would arrive before the echo's answer.
+      await live.send('', null);
       const version = live.version;
       const state = live.state;
       const before = diffs.length;
@@ -110,7 +117,7 @@ describe('koa-juggler.v1 sessions and resume (client)', () => {
     });
 
     it('starts over at null when the session is gone (expired while away): resumed false, then the whole value', async () => {
-      const { proxy } = await sessionServer(10_000, { sessionTimeout: 50 });
+      const { server, proxy } = await sessionServer(10_000, { sessionTimeout: 50, metrics: true });
       const live = reconnectTo(proxy.url(), { backoff: FAST });
       const { states } = record(live);
       await waitFor(() => live.version !== null, 'the first state');
@@ -119,7 +126,7 @@ describe('koa-juggler.v1 sessions and resume (client)', () => {
       proxy.block(true);
       proxy.cut();
       await waitFor(() => !live.connected, 'the drop');
-      await delay(200);
+      await waitFor(async () => (await sessionsHeld(server)) === 0, 'the session to expire');
       proxy.block(false);
       await waitFor(() => live.connected && states.length >= 4, 'the fresh state');
       assert.equal(live.resumed, false);
@@ -159,11 +166,14 @@ describe('koa-juggler.v1 sessions and resume (client)', () => {
 
     it('re-sends a keyed request whose answer the blip lost, and gets the recorded result without a second run', async () => {
       let runs = 0;
+      let finished = 0;
+      const release = deferred();
       const server = await startServer({
         async onRequest(_conn, name, data) {
           runs += 1;
           if (name === 'refuse') throw new ServerJugglerError({ refused: data });
-          await delay(30);
+          await release.promise;
+          finished += 1;
           return `done ${runs}`;
         },
       });
@@ -175,7 +185,9 @@ describe('koa-juggler.v1 sessions and resume (client)', () => {
       // Cut before the answer and stay away until the handler has finished: the repeat is answered from the record.
       proxy.block(true);
       proxy.cut();
-      await delay(100);
+      await waitFor(() => !live.connected, 'the drop');
+      release.resolve();
+      await waitFor(() => finished === 1, 'the handler to finish');
       proxy.block(false);
       assert.equal(await within(done, 3000, 'the result'), 'done 1');
       assert.equal(runs, 1);
@@ -213,6 +225,7 @@ describe('koa-juggler.v1 sessions and resume (client)', () => {
       let runs = 0;
       const server = await startServer({
         sessionTimeout: 50,
+        metrics: true,
         onRequest: () => {
           runs += 1;
           return new Promise(() => {});
@@ -230,7 +243,8 @@ describe('koa-juggler.v1 sessions and resume (client)', () => {
       );
       proxy.block(true);
       proxy.cut();
-      await delay(200);
+      await waitFor(() => !live.connected, 'the drop');
+      await waitFor(async () => (await sessionsHeld(server)) === 0, 'the session to expire');
       assert.equal(settled, false, 'parked while disconnected');
       proxy.block(false);
       await assert.rejects(pending, ConnectionLostError);
