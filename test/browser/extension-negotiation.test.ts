@@ -71,11 +71,16 @@ describe('koa-juggler.v1 negotiation in chromium', function () {
       const { connect } = (window as any).juggler;
       const client = await connect('/ws');
       const states: unknown[] = [];
-      client.onChange((state: unknown) => states.push(state));
+      const first = new Promise<void>((resolve) =>
+        client.onChange((state: unknown) => {
+          states.push(state);
+          resolve();
+        }),
+      );
       const answer = await client.send('echo', 'x', { key: 'browser-1' });
       const streamed: unknown[] = [];
       for await (const item of client.stream('s', 7)) streamed.push(item);
-      while (states.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      await first;
       client.close();
       await client.closed;
       return { extension: client.extension, session: typeof client.session, answer, streamed, state: states[0], version: typeof client.version };

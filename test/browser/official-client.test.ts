@@ -125,8 +125,8 @@ describe('@hat-open/juggler 0.7 in chromium against our server', function () {
     await page.evaluate(async (address) => {
       const w = window as any;
       w.conn = await w.openConnection(address);
-      while (w.conn.states.length === 0) await new Promise((r) => setTimeout(r, 5));
     }, url);
+    await page.waitForFunction(() => (window as any).conn.states.length > 0);
     assert.deepEqual(await page.evaluate(() => (window as any).conn.states[0]), { greeting: 'hi', rows: [] });
 
     shared.set(['rows', 0], { id: 1, label: 'snow \u2603 and \u{1F600}' });
@@ -147,8 +147,8 @@ describe('@hat-open/juggler 0.7 in chromium against our server', function () {
     await page.evaluate(async (address) => {
       const w = window as any;
       w.conn = await w.openConnection(address);
-      while (w.conn.states.length === 0) await new Promise((r) => setTimeout(r, 5));
     }, url);
+    await page.waitForFunction(() => (window as any).conn.states.length > 0);
     shared.set(['sites', 'south', 'p1'], 'SOUTH-SECRET-2');
     shared.set('sites', { north: { p1: 2 }, south: { p1: 'SOUTH-SECRET-3' } });
     shared.set(['sites', 'north', 'p2'], 3);
