@@ -15,7 +15,7 @@ import { JugglerError as ServerJugglerError, type ListenOptions } from '../../sr
 import { connectTo, reconnectTo } from '../support/client-helpers.js';
 import { startRawServer } from '../support/raw-server.js';
 import { startServer } from '../support/server.js';
-import { deferred, delay, waitFor, within } from '../support/wait.js';
+import { deferred, waitFor, within } from '../support/wait.js';
 
 /** Reads a call through its events into a promise of all items. */
 function viaEvents(call: ClientCall): Promise<JsonValue[]> {
@@ -160,8 +160,14 @@ describe('koa-juggler.v1 streams and notify (client)', () => {
         maxBuffered = Math.max(maxBuffered, call.buffered);
         maxAhead = Math.max(maxAhead, produced - consumed);
         if (consumed % 10_000 === 0) {
-          // A slow reader: the producer stops a window ahead and waits.
-          await delay(30);
+          // A slow reader: the producer uses the credit it has (more than half the window, which
+          // comes back in batches of half) and stops there. An item past it would arrive before
+          // the echo's answer (messages to one connection leave in order).
+          await waitFor(
+            () => consumed === TOTAL || (call.buffered > WINDOW / 2 && call.buffered === produced - consumed),
+            'the producer to use its credit while the reader sleeps',
+          );
+          await client.send('', null);
           assert.ok(produced - consumed <= WINDOW, `${produced - consumed} items ahead while the reader sleeps`);
           assert.ok(call.buffered <= WINDOW, `${call.buffered} buffered while the reader sleeps`);
           maxBuffered = Math.max(maxBuffered, call.buffered);
@@ -264,7 +270,8 @@ describe('koa-juggler.v1 streams and notify (client)', () => {
     it('fails open calls with ConnectionClosedError (code and reason) when the server closes', async () => {
       const server = await startServer({
         onStream: (conn) => {
-          setTimeout(() => conn.close(4001, 'maintenance'), 20);
+          // Once the call is open on both sides (the server is running its handler).
+          conn.close(4001, 'maintenance');
           return new Promise(() => {});
         },
       });
