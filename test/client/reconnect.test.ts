@@ -14,7 +14,7 @@ import { backoffDelay } from '../../src/client/reconnect.js';
 import { onCleanup } from '../support/cleanup.js';
 import { deadPort, errorSink, reconnectTo } from '../support/client-helpers.js';
 import { startRawServer, type RawServerOptions } from '../support/raw-server.js';
-import { deferred, delay, waitFor, within } from '../support/wait.js';
+import { deferred, waitFor, within } from '../support/wait.js';
 
 const FAST = { initial: 20, max: 40, jitter: 0 };
 
@@ -30,6 +30,14 @@ function plainUpgrades(server: { upgrades: readonly { headers: Record<string, un
 
 function timeouts(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+}
+
+/**
+ * Waits until the timers started since `before` are gone: a client that
+ * gave up holds none, so it cannot make another attempt later.
+ */
+function stoppedAfter(before: number): Promise<unknown> {
+  return waitFor(() => timeouts() === before, 'no timer left behind', 2000);
 }
 
 describe('reconnect()', () => {
@@ -192,11 +200,14 @@ describe('reconnect()', () => {
   ] as const) {
     it(`stops at once when the server closes with fatal code ${code}`, async () => {
       const server = await startRawServer({ onConnection: (conn) => conn.close(code, 'go away') });
+      const before = timeouts();
       const gaveUp = deferred<Error>();
       const disconnected: Error[] = [];
+      let attempts = 0;
       const live = reconnectTo(server.url, {
         backoff: FAST,
         fatalCloseCodes,
+        onAttempt: () => (attempts += 1),
         onDisconnected: (err) => disconnected.push(err),
         onGiveUp: gaveUp.resolve,
       });
@@ -206,7 +217,8 @@ describe('reconnect()', () => {
       assert.ok(err.cause instanceof ConnectionClosedError && err.cause.closeCode === code);
       assert.equal(disconnected.length, 1);
       await live.closed;
-      await delay(100);
+      await stoppedAfter(before);
+      assert.equal(attempts, 1);
       assert.equal(server.connections.length, 1);
       assert.equal(plainUpgrades(server).length, 1);
     });
@@ -222,13 +234,17 @@ describe('reconnect()', () => {
 
   it('stops when the server sends something invalid (the client closes with 1002)', async () => {
     const server = await startRawServer({ onConnection: (conn) => conn.sendState([{ op: 'remove', path: '/nothing' }]) });
+    const before = timeouts();
     const gaveUp = deferred<Error>();
-    reconnectTo(server.url, { backoff: FAST, onGiveUp: gaveUp.resolve });
+    let attempts = 0;
+    const live = reconnectTo(server.url, { backoff: FAST, onAttempt: () => (attempts += 1), onGiveUp: gaveUp.resolve });
     const err = await within(gaveUp.promise, 2000, 'giving up');
     assert.ok(err.cause instanceof ProtocolError);
     assert.match(err.message, /invalid data.*1002/);
     assert.equal((await server.connections[0]!.closed).code, 1002);
-    await delay(100);
+    await live.closed;
+    await stoppedAfter(before);
+    assert.equal(attempts, 1);
     assert.equal(server.connections.length, 1);
     assert.equal(plainUpgrades(server).length, 1);
   });
@@ -236,13 +252,21 @@ describe('reconnect()', () => {
   for (const status of [401, 403]) {
     it(`stops at once on HTTP ${status}`, async () => {
       const server = await startRawServer({ refuse: () => status });
+      const before = timeouts();
       const gaveUp = deferred<Error>();
-      const live = reconnectTo(server.url, { backoff: FAST, auth: { username: 'u', password: 'wrong' }, onGiveUp: gaveUp.resolve });
+      let attempts = 0;
+      const live = reconnectTo(server.url, {
+        backoff: FAST,
+        auth: { username: 'u', password: 'wrong' },
+        onAttempt: () => (attempts += 1),
+        onGiveUp: gaveUp.resolve,
+      });
       const err = await within(gaveUp.promise, 2000, 'giving up');
       assert.match(err.message, new RegExp(`HTTP ${status}`));
       assert.ok(err.cause instanceof ConnectError && err.cause.status === status);
       await live.closed;
-      await delay(100);
+      await stoppedAfter(before);
+      assert.equal(attempts, 1);
       assert.equal(server.upgrades.length, 1);
     });
   }
@@ -317,8 +341,10 @@ describe('reconnect()', () => {
 
   it('rejects send() at once while disconnected', async () => {
     const port = await deadPort();
-    const live = reconnectTo(`ws://127.0.0.1:${port}/ws`, { backoff: FAST });
-    await delay(30);
+    let attempts = 0;
+    const live = reconnectTo(`ws://127.0.0.1:${port}/ws`, { backoff: FAST, onAttempt: () => (attempts += 1) });
+    // A second attempt: the first one failed.
+    await waitFor(() => attempts >= 2, 'a second attempt');
     const started = Date.now();
     await assert.rejects(live.send('x', null), (err: unknown) => err instanceof ConnectionLostError && /not connected/.test(err.message));
     assert.ok(Date.now() - started < 50);
@@ -371,7 +397,8 @@ describe('reconnect()', () => {
       },
     });
     await waitFor(() => attempts.length === 1, 'first attempt');
-    await delay(50);
+    // The attempt holds its connect timers until it fails; then only the backoff's timer is left.
+    await waitFor(() => timeouts() === before + 1, 'the attempt to fail and the backoff wait to start');
     live.close();
     await within(live.closed, 500, 'closed');
     assert.equal(timeouts(), before);
