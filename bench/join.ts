@@ -23,13 +23,14 @@ import { Paired, sleep } from './support/stats.js';
 import type { BenchContext, Benchmark, Row } from './support/table.js';
 
 const HERE = new URL(import.meta.url);
-const CLIENTS = 100;
+export const JOIN_CLIENTS = 100;
+const CLIENTS = JOIN_CLIENTS;
 const SEGMENT = 65536;
 
 type JsonObject = { [key: string]: JsonValue };
 
 /** The leaf changed before round `i`. */
-function bumpPath(i: number): [string, string, string] {
+export function bumpPath(i: number): [string, string, string] {
   return [groupKey(i % BIG_SIDE), pointKey((i * 7) % BIG_SIDE), 'value'];
 }
 
@@ -44,7 +45,23 @@ export async function joinOurs(host: Host): Promise<{ url: string }> {
   return { url: `ws://127.0.0.1:${server.port}/ws` };
 }
 
-export async function joinRaw(host: Host): Promise<{ url: string }> {
+/** A message's text cut into juggler segments, as bytes. */
+export function segments(text: string): Buffer[] {
+  const frames: Buffer[] = [];
+  for (let pos = 0; pos < text.length; pos += SEGMENT) frames.push(Buffer.from((pos + SEGMENT >= text.length ? '0' : '1') + text.slice(pos, pos + SEGMENT)));
+  return frames;
+}
+
+export function joinRaw(host: Host): Promise<{ url: string }> {
+  return serveRawJoin(host, bumpPath, (state) => state);
+}
+
+/**
+ * The raw reference server of a join: holds the 10 MB value; on the first join of a version it
+ * serializes `sent(value)` once as one message cut into juggler segments, and every joiner gets
+ * those bytes. `bump` changes the leaf `leaf(i)` (a new version).
+ */
+export async function serveRawJoin(host: Host, leaf: (i: number) => [string, string, string], sent: (state: JsonObject) => JsonValue): Promise<{ url: string }> {
   const state = twoLevel(BIG_SIDE, BIG_SIDE);
   let version = 0;
   let cache: { version: number; frames: Buffer[] } | null = null;
@@ -53,35 +70,38 @@ export async function joinRaw(host: Host): Promise<{ url: string }> {
   wss.on('connection', (ws) => {
     ws.on('error', () => {});
     if (cache === null || cache.version !== version) {
-      // Once per version: the whole value as one message, cut into juggler segments.
-      const text = JSON.stringify({ type: 'state', diff: [{ op: 'replace', path: '', value: state }] });
-      const frames: Buffer[] = [];
-      for (let pos = 0; pos < text.length; pos += SEGMENT) {
-        frames.push(Buffer.from((pos + SEGMENT >= text.length ? '0' : '1') + text.slice(pos, pos + SEGMENT)));
-      }
-      cache = { version, frames };
+      // Once per version: the value as one message, cut into juggler segments.
+      cache = { version, frames: segments(JSON.stringify({ type: 'state', diff: [{ op: 'replace', path: '', value: sent(state) }] })) };
     }
     for (const frame of cache.frames) ws.send(frame, { binary: false });
   });
   host.handle('bump', ({ i }: { i: number }) => {
-    const [g, p, key] = bumpPath(i);
+    const [g, p, key] = leaf(i);
     ((state[g] as JsonObject)[p] as JsonObject)[key] = i + 0.5;
     version += 1;
   });
-  host.handle('stats', () => ({ wholeValueEncodings: version }));
+  host.handle('stats', () => ({ wholeValueEncodings: version, messagesEncoded: version }));
   host.handle('connections', () => wss.clients.size);
   host.onExit(() => new Promise((resolve) => wss.close(resolve)));
   return { url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}/` };
 }
 
-async function joinOnce(server: Worker<{ url: string }>, clients: Worker[], i: number): Promise<{ ms: number; bytes: number; encodings: number }> {
+/**
+ * One round: bump a leaf (a new version), join CLIENTS clients at once, wait until each has its first
+ * message, close them. `encodings`: whole-value serializations meanwhile; `encoded`: messages encoded.
+ */
+export async function joinOnce(
+  server: Worker<{ url: string }>,
+  clients: Worker[],
+  i: number,
+): Promise<{ ms: number; bytes: number; encodings: number; encoded: number }> {
   await server.call('bump', { i });
-  const before = await server.call<{ wholeValueEncodings: number }>('stats');
+  const before = await server.call<{ wholeValueEncodings: number; messagesEncoded?: number }>('stats');
   const counts = split(CLIENTS, clients.length);
   const results = await Promise.all(
     clients.map((c, k) => c.call<{ started: number; last: number; bytes: number }>('join', { tag: 'join', url: server.info.url, count: counts[k], timeout: 120_000 }, 150_000)),
   );
-  const after = await server.call<{ wholeValueEncodings: number }>('stats');
+  const after = await server.call<{ wholeValueEncodings: number; messagesEncoded?: number }>('stats');
   await Promise.all(clients.map((c) => c.call('close', { tag: 'join' })));
   for (let t = 0; (await server.call<number>('connections')) > 0; t++) {
     if (t > 500) throw new Error('clients did not disconnect');
@@ -89,7 +109,12 @@ async function joinOnce(server: Worker<{ url: string }>, clients: Worker[], i: n
   }
   const started = Math.min(...results.map((r) => r.started));
   const last = Math.max(...results.map((r) => r.last));
-  return { ms: last - started, bytes: results.reduce((a, r) => a + r.bytes, 0), encodings: after.wholeValueEncodings - before.wholeValueEncodings };
+  return {
+    ms: last - started,
+    bytes: results.reduce((a, r) => a + r.bytes, 0),
+    encodings: after.wholeValueEncodings - before.wholeValueEncodings,
+    encoded: (after.messagesEncoded ?? 0) - (before.messagesEncoded ?? 0),
+  };
 }
 
 async function run(ctx: BenchContext): Promise<Row[]> {

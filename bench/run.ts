@@ -25,7 +25,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // (It switches off the Storage's development-only ownership checks; ws and
 // the raw references do not read it.)
 process.env.NODE_ENV ??= 'production';
-const NAMES = ['request-response', 'fan-out', 'state-size', 'plant-dashboard', 'join', 'memory', 'client-apply', 'client-snapshots', 'resume', 'fan-out-metrics', 'compression'];
+const NAMES = ['request-response', 'fan-out', 'state-size', 'plant-dashboard', 'join', 'memory', 'client-apply', 'client-snapshots', 'resume', 'fan-out-metrics', 'compression', 'views-plant', 'views-curve', 'views-join'];
 
 /**
  * A private copy of dist/ for this run (inside node_modules/.cache, so its
@@ -60,6 +60,9 @@ async function loadBenchmarks(): Promise<Benchmark[]> {
     import('./client-snapshots.js').then((m) => m.clientSnapshots),
     import('./resume.js').then((m) => m.resume),
     import('./compression.js').then((m) => m.compression),
+    import('./views-plant.js').then((m) => m.viewsPlant),
+    import('./views-curve.js').then((m) => m.viewsCurve),
+    import('./views-join.js').then((m) => m.viewsJoin),
   ]);
   return modules;
 }

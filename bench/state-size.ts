@@ -18,7 +18,7 @@ import type { BenchContext, Benchmark, Row } from './support/table.js';
 type Path = (string | number)[];
 
 /** A subscriber that takes the frames and drops them, as a socket that writes instantly would. */
-class Sink implements StateSubscriber<EncodedMessage> {
+export class Sink implements StateSubscriber<EncodedMessage> {
   readonly extension = false;
   readonly congested = false;
   messages = 0;

@@ -392,10 +392,18 @@ export class Connection {
     }
   }
 
-  /** A client asks for a view (extension): `onView` decides; the session keeps what was granted. */
+  /**
+   * A client asks for a view (extension): `onView` decides; the session
+   * keeps what was granted. Queued with the requests, so it runs after
+   * onConnection has settled.
+   */
   #onViewRequest(message: ViewMessage): void {
+    this.#requests.schedule(message.id, () => this.#answerView(message));
+  }
+
+  #answerView(message: ViewMessage): Promise<void> {
     const session = this.#session;
-    answerViewRequest(
+    return answerViewRequest(
       {
         conn: this,
         onView: this.#ctx.config.views.onView,

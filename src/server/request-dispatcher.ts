@@ -109,6 +109,17 @@ export class RequestDispatcher<C> {
     });
   }
 
+  /**
+   * Queues another kind of request under `id` (a `view` request) with the
+   * requests: it waits for onConnection as they do, since its handler may
+   * need what onConnection set up, and its id counts as in flight.
+   * @throws ProtocolError when its id is already in flight
+   */
+  schedule(id: number, run: () => void | Promise<void>): void {
+    if (this.#scheduler.has(id)) throw idInFlight(id);
+    this.#scheduler.push({ id, run });
+  }
+
   /** Lets requests run (the connection's onConnection has settled). */
   start(): void {
     this.#scheduler.start();

@@ -12,6 +12,7 @@ import { FrameCache, type FrameKey } from './frame-cache.js';
 import { stateMessageText } from './state-message.js';
 import type { View } from './view.js';
 import { ViewIndex } from './view-index.js';
+import { ViewMembers } from './view-members.js';
 import type { ViewPath } from './view-paths.js';
 
 /**
@@ -66,6 +67,8 @@ export class FanOut<F> {
   readonly #behind = new Set<StateSubscriber<F>>();
   readonly #frames = new FrameCache<F>();
   readonly #views = new ViewIndex();
+  // Who a flush may concern: with views in use it visits only these groups, not every member.
+  readonly #groups = new ViewMembers<Member<F>>();
 
   constructor(
     diffs: DiffProducer,
@@ -100,7 +103,9 @@ export class FanOut<F> {
     const diffs = this.#diffs;
     const current = diffs.flushed;
     const view = paths === null ? null : this.#views.acquire(paths, diffs.storage.data);
-    this.#members.set(subscriber, { subscriber, key: frameKey(subscriber.extension, view), view, since: current, cursor: null });
+    const member: Member<F> = { subscriber, key: frameKey(subscriber.extension, view), view, since: current, cursor: null };
+    this.#members.set(subscriber, member);
+    this.#groups.add(member, view);
     if (!subscriber.extension) {
       if (diffs.storage.data !== null) this.#send(subscriber, this.#wholeFrames(false, view));
       return;
@@ -142,8 +147,10 @@ export class FanOut<F> {
     const data = diffs.storage.data;
     const old = member.view;
     const view = paths === null ? null : this.#views.acquire(paths, data);
+    this.#groups.remove(member, old);
     member.view = view;
     member.key = frameKey(subscriber.extension, view);
+    this.#groups.add(member, view);
     let diff: string;
     if (view === old) diff = '[]';
     else if (view === null) diff = '[{"op":"replace","path":"","value":' + diffs.wholeText() + '}]';
@@ -163,6 +170,7 @@ export class FanOut<F> {
     member.cursor?.close();
     this.#members.delete(subscriber);
     this.#behind.delete(subscriber);
+    this.#groups.remove(member, member.view);
     if (member.view !== null) this.#views.release(member.view);
   }
 
@@ -184,7 +192,7 @@ export class FanOut<F> {
       if (ops === undefined) this.#views.refreshAll(data);
       else viewDiffs = this.#views.flush(ops, data);
     }
-    for (const member of this.#members.values()) {
+    for (const member of this.#concerned(viewDiffs)) {
       // One that joined from inside a sendEncoded of this loop got the value at `to` already.
       if (member.since >= to) continue;
       const subscriber = member.subscriber;
@@ -212,6 +220,28 @@ export class FanOut<F> {
     this.#frames.clear();
   }
 
+  /**
+   * The members a flush may concern: every one without views in use or
+   * when every view gets its whole value; else the held-back ones, those
+   * that see everything and those of the views the flush touched (a member
+   * of an untouched view is already at the flush, congested or not).
+   */
+  #concerned(viewDiffs: Map<View, string> | null): Iterable<Member<F>> {
+    if (viewDiffs === null) return this.#members.values();
+    const members = this.#members;
+    const groups = this.#groups;
+    // Snapshotted: a held-back member caught up in the first loop must not get this flush's frames too.
+    const held = new Set(this.#behind);
+    return (function* () {
+      for (const subscriber of held) {
+        const member = members.get(subscriber);
+        if (member !== undefined) yield member;
+      }
+      for (const member of groups.unviewed) if (!held.has(member.subscriber)) yield member;
+      for (const view of viewDiffs.keys()) for (const member of groups.of(view)) if (!held.has(member.subscriber)) yield member;
+    })();
+  }
+
   /** Catches up every held-back member that has room again. */
   catchUpAll(): void {
     for (const subscriber of [...this.#behind]) if (!subscriber.congested) this.#catchUp(subscriber, this.#members.get(subscriber)!);
@@ -230,6 +260,7 @@ export class FanOut<F> {
     this.#behind.clear();
     this.#frames.clear();
     this.#views.clear();
+    this.#groups.clear();
   }
 
   /** What a member up to date at the last flush gets for `diff`: null when there is nothing to send. */

@@ -139,6 +139,46 @@ describe('views', () => {
       assert.equal((await raw.waitClose()).code, 1002);
     });
 
+    it('waits for onConnection like a request: onView sees what onConnection set up, ids stay in flight', async () => {
+      let release!: () => void;
+      const setUp = new Promise<void>((resolve) => (release = resolve));
+      const allowed = new WeakMap<Connection, string>();
+      const order: string[] = [];
+      const server = await startServer({
+        state: plant(),
+        view: () => [['alarms']],
+        onConnection: async (conn) => {
+          await setUp;
+          allowed.set(conn, 'north');
+          order.push('onConnection');
+        },
+        onView: (conn, paths) => {
+          order.push('onView');
+          const site = allowed.get(conn);
+          if (site === undefined) throw new Error('onView ran before onConnection');
+          return paths.filter((p) => p[1] === site);
+        },
+      });
+      const raw = await RawClient.connect(server.url, { protocols: EXTENSION_PROTOCOL });
+      raw.send({ type: 'hello' });
+      raw.send({ type: 'view', id: 1, paths: [['sites', 'north'], ['sites', 'south']] });
+      await raw.next((m) => m.type === 'state');
+      // A waiting view's id is in flight: a request with it is a protocol error.
+      const other = await RawClient.connect(server.url, { protocols: EXTENSION_PROTOCOL });
+      other.send({ type: 'hello' });
+      other.send({ type: 'view', id: 2, paths: [['alarms']] });
+      other.send({ type: 'request', id: 2, name: '', data: null });
+      assert.equal((await other.waitClose()).code, 1002);
+      assert.deepEqual(order, []);
+      release();
+      const response = await raw.response(1);
+      assert.equal(response.success, true);
+      assert.deepEqual(response.data, [['sites', 'north']]);
+      // Both connections' onConnection ran before the one onView.
+      assert.deepEqual(order, ['onConnection', 'onConnection', 'onView']);
+      assert.deepEqual(server.errors.map((e) => e.kind), ['protocol']);
+    });
+
     it('belongs to the session: a resumed session starts in it', async () => {
       const state = plant();
       const server = await startServer({ state, autoflushDelay: 0, view: () => [['alarms']], onView: (_c, paths) => paths, sessionTimeout: 60_000 });

@@ -122,6 +122,38 @@ describe('StateChannel with views', () => {
     assert.deepEqual(one.messages.map((m) => m.diff), [[{ op: 'replace', path: '/sites/a/t', value: 4 }]]);
   });
 
+  it('a flush visits only the views it touches; a held-back member is caught up once, whichever view the flush touched', () => {
+    const s = new Storage({ sites: { a: { t: 1 }, b: { t: 2 } }, all: 0 });
+    const channel = channelFor(s);
+    const a = new FakeSubscriber(true);
+    const b = new FakeSubscriber(true);
+    const everything = new FakeSubscriber(true);
+    channel.join(a, null, [['sites', 'a']]);
+    channel.join(b, null, [['sites', 'b']]);
+    channel.join(everything);
+    // b is congested while only a's part changes: nothing to hold back, nothing sent.
+    b.congested = true;
+    s.set(['sites', 'a', 't'], 5);
+    channel.flush();
+    b.congested = false;
+    channel.drained(b);
+    assert.equal(b.messages.length, 1);
+    // a is held back over a change of its part, then catches up while a flush touches b only.
+    a.congested = true;
+    s.set(['sites', 'a', 't'], 6);
+    channel.flush();
+    a.congested = false;
+    s.set(['sites', 'b', 't'], 7);
+    channel.flush();
+    assert.equal(a.messages.length, 3, 'the join, one flush, one catch-up');
+    assert.deepEqual(a.messages.slice(1).map((m) => m.diff), [
+      [{ op: 'replace', path: '/sites/a/t', value: 5 }],
+      [{ op: 'replace', path: '/sites/a/t', value: 6 }],
+    ]);
+    for (const [sub, view] of [[a, [['sites', 'a']]], [b, [['sites', 'b']]], [everything, null]] as const) assert.deepEqual(sub.value, restrict(s.data, view as string[][] | null));
+    assert.equal(everything.messages.length, 4);
+  });
+
   it('property: every subscriber always holds the value restricted to its view, and no marker from outside it', () => {
     const key = fc.constantFrom('a', 'b', 'c');
     const path = fc.array(fc.oneof(key, fc.constantFrom(0, 1)), { minLength: 0, maxLength: 3 });

@@ -83,7 +83,9 @@ export class MemoryLog implements StateLog<Promise<EntryOutcome>> {
     const entries = this.#stream.entries;
     while (this.#applied < entries.length) {
       const sequence = this.#applied + 1;
-      const outcome = this.#target!.apply(entries[sequence - 1]!);
+      // Each node reads its own copy, as each parses its own from Redis: a storage adopts
+      // written values, so a shared entry would let one node's later writes show up in another's value.
+      const outcome = this.#target!.apply(structuredClone(entries[sequence - 1]!));
       this.#applied = sequence;
       this.#note(sequence);
       const resolve = this.#waiting.get(sequence);
