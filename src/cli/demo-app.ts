@@ -37,6 +37,8 @@ import { fileURLToPath } from 'node:url';
 import { Storage, JugglerError, type Connection, type JsonValue, type ListenOptions, type Server } from '../index.js';
 import type { App, AppContext } from './app-module.js';
 import { startApp } from './start-app.js';
+import { chartLibrary } from './chart-library.js';
+import { Plant, type PlantOptions } from './plant.js';
 import { packageVersion } from './package-info.js';
 
 /** Options of {@link startDemo}: those of `listen()` except the ones the demo sets itself. */
@@ -46,6 +48,12 @@ export interface DemoOptions extends Omit<ListenOptions, 'state' | 'onRequest' |
    * @default 1000
    */
   tickInterval?: number;
+  /**
+   * The simulated plant under `plant` in the state (plant.ts), with the
+   * `ack` request and `alarm`/`ack` notifications; `true` for its defaults.
+   * @default false
+   */
+  plant?: PlantOptions | boolean;
 }
 
 /** A running demo: the server, its shared state, and one call that stops both. */
@@ -82,9 +90,9 @@ const MILESTONE = 10;
  * @throws Error when the server cannot listen (port in use, unreadable htpasswd)
  */
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
-  const { tickInterval, ...listenOptions } = options;
+  const { tickInterval, plant, ...listenOptions } = options;
   const staticDir = listenOptions.staticDir === undefined && existsSync(DEMO_STATIC_DIR) ? DEMO_STATIC_DIR : listenOptions.staticDir;
-  const app = await startApp((context) => counterApp(context, tickInterval), { ...listenOptions, staticDir });
+  const app = await startApp((context) => counterApp(context, tickInterval, plant), { ...listenOptions, staticDir });
   return { server: app.server, state: app.state!, port: app.port, close: () => app.close() };
 }
 
@@ -93,7 +101,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
  * is not given): the shared counter state, its requests and notifications.
  * @throws TypeError for a `tickInterval` that is not a positive number
  */
-export default function counterApp(context: AppContext, tickInterval = 1000): App {
+export default function counterApp(context: AppContext, tickInterval = 1000, plantOptions: PlantOptions | boolean = false): App {
   if (typeof tickInterval !== 'number' || !(tickInterval > 0)) {
     throw new TypeError(`options.tickInterval: expected a positive number, got ${String(tickInterval)}`);
   }
@@ -114,6 +122,7 @@ export default function counterApp(context: AppContext, tickInterval = 1000): Ap
       if (conn !== except && conn.isOpen) conn.notify(name, data).catch(() => {});
     }
   };
+  const plant = plantOptions === false ? null : new Plant(state, 'plant', ({ name, data }) => notifyAll(name, data), plantOptions === true ? {} : plantOptions);
   const setClients = (n: number): void => {
     state.set('clients', n);
     if (n > num('peakClients')) state.set('peakClients', n);
@@ -139,6 +148,7 @@ export default function counterApp(context: AppContext, tickInterval = 1000): Ap
 
   const onRequest = async (conn: Connection, name: string, data: JsonValue): Promise<JsonValue> => {
     const client = ids.get(conn) ?? 0;
+    if (plant !== null && name === 'ack') return plant.ack(data, `client #${client}`);
     const before = num('counter');
     let after: number;
     switch (name) {
@@ -177,7 +187,11 @@ export default function counterApp(context: AppContext, tickInterval = 1000): Ap
     }, tickInterval);
     // Even a caller who closes only the server must not be kept alive by the demo.
     timer.unref();
-    return () => clearInterval(timer);
+    plant?.start();
+    return () => {
+      clearInterval(timer);
+      plant?.stop();
+    };
   };
 
   return {
@@ -186,7 +200,7 @@ export default function counterApp(context: AppContext, tickInterval = 1000): Ap
     onRequest,
     // The demo's state holds nothing private: any view asked for (static/view.html) is granted.
     onView: listenOptions.onView ?? ((_conn: Connection, paths: string[][]) => paths),
-    middleware: [demoConfig(listenOptions.wsPath ?? '/ws')],
+    middleware: [demoConfig(listenOptions.wsPath ?? '/ws'), ...(plant ? [chartLibrary()] : [])],
     start,
   };
 }

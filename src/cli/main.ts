@@ -68,7 +68,8 @@ async function serve(config: ServeConfig, io: MainIo): Promise<number> {
   let factory: AppFactory;
   try {
     options = await demoOptions(config);
-    factory = config.app !== undefined ? await loadApp(config.app) : counterApp;
+    // The plant simulation runs on one process only: on a cluster each node would run its own.
+    factory = config.app !== undefined ? await loadApp(config.app) : (context) => counterApp(context, undefined, config.redisUrl === undefined);
     // Without --app and DIR the demo's own pages go with the demo's backend.
     if (config.app === undefined && config.dir === null) options.staticDir = DEMO_STATIC_DIR;
   } catch (err) {
