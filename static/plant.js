@@ -193,7 +193,7 @@ function sample() {
   for (const [areaId, chart] of charts.byArea) {
     if (plant.areas?.[areaId] === undefined) {
       chart.plot.destroy();
-      chart.plot.root.parentElement?.remove();
+      chart.box.remove();
       charts.byArea.delete(areaId);
     }
   }
@@ -227,14 +227,14 @@ function newChart(areaId, area, ids) {
     series: [{}, ...ids.map((id, i) => ({ label: area.points[id].name.split(' ')[0], stroke: COLOURS[i % COLOURS.length], width: 1.5, points: { show: false } }))],
   };
   const data = [[], ...ids.map(() => [])];
-  const chart = { plot: new uPlot(opts, data, box), data };
+  const chart = { plot: new uPlot(opts, data, box), data, box };
   charts.byArea.set(areaId, chart);
   return chart;
 }
 
 setInterval(sample, SAMPLE_MS);
 addEventListener('resize', () => {
-  for (const c of charts.byArea.values()) c.plot.setSize({ width: Math.max(240, c.plot.root.parentElement.clientWidth - 8), height: 170 });
+  for (const c of charts.byArea.values()) c.plot.setSize({ width: Math.max(240, c.box.clientWidth - 8), height: 170 });
 });
 
 // ---- notifications ----------------------------------------------------------

@@ -122,7 +122,10 @@ export default function counterApp(context: AppContext, tickInterval = 1000, pla
       if (conn !== except && conn.isOpen) conn.notify(name, data).catch(() => {});
     }
   };
-  const plant = plantOptions === false ? null : new Plant(state, 'plant', ({ name, data }) => notifyAll(name, data), plantOptions === true ? {} : plantOptions);
+  const plant = plantOptions === false ? null : new Plant(state, 'plant', ({ name, data }) => {
+    // broadcast() skips connections that have not had their first state yet (a notify first would break them).
+    server?.broadcast(name, data).catch(() => {});
+  }, plantOptions === true ? {} : plantOptions);
   const setClients = (n: number): void => {
     state.set('clients', n);
     if (n > num('peakClients')) state.set('peakClients', n);

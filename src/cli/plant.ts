@@ -16,7 +16,7 @@
  * leaves [lo, hi], and goes once it is both back inside and acknowledged.
  * CPU stays bounded: each tick changes a fixed number of points.
  */
-import { JugglerError, type JsonValue, type Storage } from '../index.js';
+import { InvalidArgumentError, JugglerError, type JsonValue, type Storage } from '../index.js';
 
 /** The areas of the plant, in display order. */
 export const PLANT_AREAS: Readonly<Record<string, string>> = { boiler: 'Boiler', turbine: 'Turbine', cooling: 'Cooling water', feedwater: 'Feedwater' };
@@ -56,7 +56,7 @@ interface Sim {
 /**
  * The plant's initial value (what goes under `plant` in the state), and
  * its simulation driving a Storage.
- * @throws InvalidArgumentError-like TypeError for a size or rate that is not a positive integer
+ * @throws InvalidArgumentError for a size, rate or tick that is not a positive integer
  */
 export class Plant {
   readonly #state: Storage;
@@ -78,7 +78,7 @@ export class Plant {
   constructor(state: Storage, root: string, onEvent: (event: PlantEvent) => void, options: PlantOptions = {}) {
     const { pointsPerArea = 750, changesPerSecond = 300, tick = 100, disturbance = 0.03 } = options;
     for (const [name, v] of Object.entries({ pointsPerArea, changesPerSecond, tick })) {
-      if (!Number.isSafeInteger(v) || v < 1) throw new TypeError(`options.${name}: expected a positive integer, got ${String(v)}`);
+      if (!Number.isSafeInteger(v) || v < 1) throw new InvalidArgumentError(`options.${name}`, 'a positive integer', v);
     }
     this.#state = state;
     this.#root = root;
