@@ -3,6 +3,7 @@
 // trends with uPlot (served by the demo at /vendor/), and narrows what the
 // server sends to one area with a view (docs/views.md).
 import { reconnect } from '/juggler-client.js';
+import { endpoint } from './endpoint.js';
 import uPlot from '/vendor/uplot.esm.js';
 
 // The first temperatures of each area are trended (every 4th point is one; plant.ts changes them each tick).
@@ -16,16 +17,6 @@ const COLOURS = ['#4f46e5', '#0ea5e9', '#f59e0b', '#10b981'];
 const $ = (id) => document.getElementById(id);
 const main = $('plant');
 
-async function endpoint() {
-  let wsPath = '/ws';
-  try {
-    const res = await fetch('/demo-config.json', { cache: 'no-store' });
-    if (res.ok) wsPath = (await res.json()).wsPath ?? wsPath;
-  } catch {
-    // Served by something else: keep the default.
-  }
-  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${wsPath}`;
-}
 
 const live = reconnect([await endpoint()], { backoff: { initial: 250, max: 5000, jitter: 0.3 }, onNotify });
 
