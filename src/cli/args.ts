@@ -109,11 +109,12 @@ export function helpText(): string {
 
 Serves DIR (default: the bundled demo dashboard) over HTTP, with a juggler
 WebSocket endpoint at /ws and the browser client at /juggler-client.js.
-Behind the endpoint runs the demo application: a shared state (startedAt,
-uptime, clients, peakClients, counter, requests, lastAction) that every
+Behind the endpoint runs the demo application (or yours, with --app): a
+shared state (startedAt, uptime, clients, peakClients, counter, requests,
+lastAction, and a simulated plant of 3000 points under plant) that every
 client sees change live; requests increment, decrement (data: null or a
-step) and reset, each answered with the new counter; notifications welcome,
-joined, left, reset and milestone.
+step), reset and ack (data: a point's id); notifications welcome, joined,
+left, reset, milestone, alarm and ack. With --redis the plant is left out.
 
 Prints "listening on http://HOST:PORT/" once it listens. SIGINT or SIGTERM
 drains (new connections refused, open ones closed with 1012 over
