@@ -1,7 +1,9 @@
 // Refreshes docs/screenshots/ (the README shows them): starts the demo,
-// plays a little with it from two browser tabs and takes screenshots of the
-// dashboard on a desktop and on a phone, then of the admin page (/_admin/)
-// while the dashboard keeps clicking.
+// takes screenshots of the plant monitor (index.html) on a desktop and on a
+// phone once its trends have a few seconds of history and an alarm is
+// acknowledged, plays a little with the counter page from two browser tabs
+// and takes it on a desktop and on a phone, then the admin page (/_admin/)
+// while the counter keeps clicking.
 //
 //   node scripts/ensure.mjs --browser && npx tsx scripts/screenshots.ts
 import { mkdirSync } from 'node:fs';
@@ -14,11 +16,38 @@ import { launchChromium } from '../test/support/browser.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'docs', 'screenshots');
 
+// The plant on one server; the counter and the admin page on another without it (the admin page's state tree stays small).
+const plantDemo = await startDemo({ host: '127.0.0.1', port: 0, onError: () => {}, plant: true });
 const demo = await startDemo({ host: '127.0.0.1', port: 0, admin: true, onError: () => {} });
 const browser = await launchChromium();
 try {
-  const url = `http://127.0.0.1:${demo.port}/`;
+  const plantUrl = `http://127.0.0.1:${plantDemo.port}/`;
+  const url = `http://127.0.0.1:${demo.port}/counter.html`;
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: 'light', deviceScaleFactor: 1 });
+  mkdirSync(outDir, { recursive: true });
+
+  const plant = await context.newPage();
+  await plant.goto(plantUrl);
+  await plantShown(plant);
+  // Acknowledge one alarm, so the list shows both kinds.
+  const row = plant.locator('.alarm-row:not(.acked)').first();
+  await row.waitFor({ timeout: 30_000 });
+  await row.locator('button').click();
+  await plant.waitForTimeout(12_000); // a trend worth looking at: 12 s of history
+  await plant.mouse.move(5, 5);
+  const plantDesktop = join(outDir, 'plant.png');
+  await plant.screenshot({ path: plantDesktop, fullPage: true });
+  await plant.close();
+
+  const plantPhoneContext = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'light', deviceScaleFactor: 2, isMobile: true });
+  const plantPhone = await plantPhoneContext.newPage();
+  await plantPhone.goto(`${plantUrl}#turbine`);
+  await plantShown(plantPhone);
+  await plantPhone.waitForFunction(() => document.querySelectorAll('#areas .area').length === 1);
+  await plantPhone.waitForTimeout(8_000);
+  const plantMobile = join(outDir, 'plant-mobile.png');
+  await plantPhone.screenshot({ path: plantMobile });
+  await plantPhoneContext.close();
   const main = await context.newPage();
   await main.goto(url);
   await connected(main);
@@ -40,7 +69,6 @@ try {
   await main.mouse.move(5, 5);
   await main.waitForTimeout(400);
 
-  mkdirSync(outDir, { recursive: true });
   const desktop = join(outDir, 'dashboard.png');
   await main.screenshot({ path: desktop, fullPage: true });
 
@@ -67,15 +95,21 @@ try {
   const adminShot = join(outDir, 'admin.png');
   await admin.screenshot({ path: adminShot, fullPage: true });
 
-  console.log(`wrote ${relative(root, desktop)}, ${relative(root, mobile)} and ${relative(root, adminShot)}`);
+  console.log(`wrote ${[plantDesktop, plantMobile, desktop, mobile, adminShot].map((f) => relative(root, f)).join(', ')}`);
 } finally {
   await browser.close();
   await demo.close();
+  await plantDemo.close();
 }
 
 async function connected(page: Page): Promise<void> {
   await page.waitForSelector('[data-testid="connection"][data-status="connected"]', { timeout: 10_000 });
   await page.waitForFunction(() => document.getElementById('counter')?.textContent !== '–');
+}
+
+async function plantShown(page: Page): Promise<void> {
+  await page.waitForSelector('[data-testid="connection"][data-status="connected"]', { timeout: 10_000 });
+  await page.waitForFunction(() => document.querySelectorAll('#charts canvas').length > 0, null, { timeout: 10_000 });
 }
 
 async function click(page: Page, id: string): Promise<void> {

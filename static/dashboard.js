@@ -2,6 +2,7 @@
 // application (src/cli/demo-app.ts) through the browser client that the
 // server serves at /juggler-client.js.
 import { reconnect } from '/juggler-client.js';
+import { endpoint } from './endpoint.js';
 
 const FEED_LIMIT = 50;
 // Give up after this long without a connection (then offer a reload);
@@ -33,19 +34,6 @@ const el = {
 };
 
 // ---- connection ------------------------------------------------------------
-
-/** The WebSocket address: same host as the page, path from the server's config (default /ws). */
-async function endpoint() {
-  let wsPath = '/ws';
-  try {
-    const res = await fetch('/demo-config.json', { cache: 'no-store' });
-    if (res.ok) wsPath = (await res.json()).wsPath ?? wsPath;
-  } catch {
-    // Served by something else: keep the default.
-  }
-  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  return `${scheme}://${location.host}${wsPath}`;
-}
 
 const view = {
   status: 'connecting',

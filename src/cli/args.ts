@@ -35,6 +35,8 @@ export interface ServeConfig {
   framing?: 'segmented' | 'plain';
   allowedOrigins?: string[];
   maxConnections?: number;
+  /** `--app FILE`: the module with the handlers and options; absent runs the demo. */
+  app?: string;
   /** `--redis URL`: run as a node of a Redis cluster; absent for one process. */
   redisUrl?: string;
   /** `--cluster-name NAME` (with `--redis`). @default 'demo' */
@@ -72,6 +74,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'host', type: 'string', value: 'HOST', help: `interface to listen on (default ${DEFAULT_HOST}; 0.0.0.0 for all)` },
   { name: 'port', short: 'p', type: 'string', value: 'N', help: `TCP port; 0 picks a free one (default $PORT, else ${DEFAULT_PORT})` },
   { name: 'static', type: 'string', value: 'DIR', help: 'directory of static files; same as the DIR argument (default: the demo dashboard)' },
+  { name: 'app', type: 'string', value: 'FILE', help: 'module (.mjs/.js) exporting onRequest, onConnection, onNotify, onStream, onView, state, middleware, start, or a default function returning them: your backend instead of the demo' },
   { name: 'htpasswd', type: 'string', value: 'FILE', help: 'Apache htpasswd file (bcrypt, apr1 or SHA): HTTP Basic auth on every page and the WebSocket' },
   { name: 'tls-key', type: 'string', value: 'FILE', help: 'PEM private key: serve https and wss (needs --tls-cert)' },
   { name: 'tls-cert', type: 'string', value: 'FILE', help: 'PEM certificate (chain) for --tls-key' },
@@ -106,11 +109,12 @@ export function helpText(): string {
 
 Serves DIR (default: the bundled demo dashboard) over HTTP, with a juggler
 WebSocket endpoint at /ws and the browser client at /juggler-client.js.
-Behind the endpoint runs the demo application: a shared state (startedAt,
-uptime, clients, peakClients, counter, requests, lastAction) that every
+Behind the endpoint runs the demo application (or yours, with --app): a
+shared state (startedAt, uptime, clients, peakClients, counter, requests,
+lastAction, and a simulated plant of 3000 points under plant) that every
 client sees change live; requests increment, decrement (data: null or a
-step) and reset, each answered with the new counter; notifications welcome,
-joined, left, reset and milestone.
+step), reset and ack (data: a point's id); notifications welcome, joined,
+left, reset, milestone, alarm and ack. With --redis the plant is left out.
 
 Prints "listening on http://HOST:PORT/" once it listens. SIGINT or SIGTERM
 drains (new connections refused, open ones closed with 1012 over
@@ -129,6 +133,7 @@ Exit codes: 0 after a clean shutdown, 1 when the server cannot start,
 Examples:
   koa-juggler serve                          the demo on http://127.0.0.1:8080/
   koa-juggler serve ./public --port 9000     your own pages, same demo backend
+  koa-juggler serve ./public --app ./app.mjs your own pages and your own backend
   koa-juggler serve --host 0.0.0.0 --htpasswd ./htpasswd --tls-key key.pem --tls-cert cert.pem
   SESSION_SECRET=... koa-juggler serve --redis redis://127.0.0.1:6379 --port 8081   one node of two
 `;
@@ -243,6 +248,8 @@ function toConfig(values: Values, positionals: string[], env: Record<string, str
     logFormat: 'text',
     drainTimeout: DEFAULT_DRAIN_TIMEOUT,
   };
+  const app = str('app');
+  if (app !== undefined) config.app = app;
   const redis = str('redis');
   const clusterName = str('cluster-name');
   if (redis !== undefined) {

@@ -34,7 +34,11 @@
 import { existsSync } from 'node:fs';
 import type Koa from 'koa';
 import { fileURLToPath } from 'node:url';
-import { listen, Storage, JugglerError, type Connection, type JsonValue, type ListenOptions, type Server } from '../index.js';
+import { Storage, JugglerError, type Connection, type JsonValue, type ListenOptions, type Server } from '../index.js';
+import type { App, AppContext } from './app-module.js';
+import { startApp } from './start-app.js';
+import { chartLibrary } from './chart-library.js';
+import { Plant, type PlantOptions } from './plant.js';
 import { packageVersion } from './package-info.js';
 
 /** Options of {@link startDemo}: those of `listen()` except the ones the demo sets itself. */
@@ -44,6 +48,12 @@ export interface DemoOptions extends Omit<ListenOptions, 'state' | 'onRequest' |
    * @default 1000
    */
   tickInterval?: number;
+  /**
+   * The simulated plant under `plant` in the state (plant.ts), with the
+   * `ack` request and `alarm`/`ack` notifications; `true` for its defaults.
+   * @default false
+   */
+  plant?: PlantOptions | boolean;
 }
 
 /** A running demo: the server, its shared state, and one call that stops both. */
@@ -80,10 +90,22 @@ const MILESTONE = 10;
  * @throws Error when the server cannot listen (port in use, unreadable htpasswd)
  */
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
-  const { tickInterval = 1000, ...listenOptions } = options;
+  const { tickInterval, plant, ...listenOptions } = options;
+  const staticDir = listenOptions.staticDir === undefined && existsSync(DEMO_STATIC_DIR) ? DEMO_STATIC_DIR : listenOptions.staticDir;
+  const app = await startApp((context) => counterApp(context, tickInterval, plant), { ...listenOptions, staticDir });
+  return { server: app.server, state: app.state!, port: app.port, close: () => app.close() };
+}
+
+/**
+ * The demo as an app module (what `koa-juggler serve` loads when `--app`
+ * is not given): the shared counter state, its requests and notifications.
+ * @throws TypeError for a `tickInterval` that is not a positive number
+ */
+export default function counterApp(context: AppContext, tickInterval = 1000, plantOptions: PlantOptions | boolean = false): App {
   if (typeof tickInterval !== 'number' || !(tickInterval > 0)) {
     throw new TypeError(`options.tickInterval: expected a positive number, got ${String(tickInterval)}`);
   }
+  const listenOptions = context.options;
   const startedAt = Date.now();
   // On a cluster the state is the cluster's (its initial value is demoInitialState(), given to redisCluster()).
   const cluster = listenOptions.cluster ?? null;
@@ -100,6 +122,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       if (conn !== except && conn.isOpen) conn.notify(name, data).catch(() => {});
     }
   };
+  const plant = plantOptions === false ? null : new Plant(state, 'plant', ({ name, data }) => {
+    // broadcast() skips connections that have not had their first state yet (a notify first would break them).
+    server?.broadcast(name, data).catch(() => {});
+  }, plantOptions === true ? {} : plantOptions);
   const setClients = (n: number): void => {
     state.set('clients', n);
     if (n > num('peakClients')) state.set('peakClients', n);
@@ -125,6 +151,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
 
   const onRequest = async (conn: Connection, name: string, data: JsonValue): Promise<JsonValue> => {
     const client = ids.get(conn) ?? 0;
+    if (plant !== null && name === 'ack') return plant.ack(data, `client #${client}`);
     const before = num('counter');
     let after: number;
     switch (name) {
@@ -151,33 +178,33 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     return after;
   };
 
-  const staticDir = listenOptions.staticDir === undefined && existsSync(DEMO_STATIC_DIR) ? DEMO_STATIC_DIR : listenOptions.staticDir;
-  const middleware = [demoConfig(listenOptions.wsPath ?? '/ws'), ...(listenOptions.middleware ?? [])];
-  // The demo's state holds nothing private: any view asked for (static/view.html) is granted.
-  const onView = listenOptions.onView ?? ((_conn: Connection, paths: string[][]) => paths);
-  server = await listen({ ...listenOptions, staticDir, middleware, state: cluster ? null : state, onConnection, onRequest, onView });
-  const running = server;
-
-  const manual = listenOptions.autoflushDelay === null;
-  const timer = setInterval(() => {
-    const uptime = Math.floor((Date.now() - startedAt) / 1000);
-    if (uptime !== num('uptime')) state.set('uptime', uptime);
-    // Without autoflush nothing goes out on its own; flushing one connection
-    // of the shared state sends the diff to all of them.
-    if (manual) for (const conn of running.connections) return void conn.flush().catch(() => {});
-  }, tickInterval);
-  // Even a caller who closes only the server must not be kept alive by the demo.
-  timer.unref();
-
-  let closing: Promise<void> | null = null;
-  return {
-    server: running,
-    state,
-    port: running.port,
-    close() {
+  const start = (running: Server): (() => void) => {
+    server = running;
+    const manual = listenOptions.autoflushDelay === null;
+    const timer = setInterval(() => {
+      const uptime = Math.floor((Date.now() - startedAt) / 1000);
+      if (uptime !== num('uptime')) state.set('uptime', uptime);
+      // Without autoflush nothing goes out on its own; flushing one connection
+      // of the shared state sends the diff to all of them.
+      if (manual) for (const conn of running.connections) return void conn.flush().catch(() => {});
+    }, tickInterval);
+    // Even a caller who closes only the server must not be kept alive by the demo.
+    timer.unref();
+    plant?.start();
+    return () => {
       clearInterval(timer);
-      return (closing ??= running.close());
-    },
+      plant?.stop();
+    };
+  };
+
+  return {
+    state: cluster ? undefined : state,
+    onConnection,
+    onRequest,
+    // The demo's state holds nothing private: any view asked for (static/view.html) is granted.
+    onView: listenOptions.onView ?? ((_conn: Connection, paths: string[][]) => paths),
+    middleware: [demoConfig(listenOptions.wsPath ?? '/ws'), ...(plant ? [chartLibrary()] : [])],
+    start,
   };
 }
 

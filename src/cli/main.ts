@@ -1,6 +1,7 @@
 /**
- * `koa-juggler`: the command. `serve [DIR]` runs the demo application
- * (demo-app.ts) behind a static directory until SIGINT or SIGTERM.
+ * `koa-juggler`: the command. `serve [DIR]` runs an app module (`--app`,
+ * app-module.ts; the demo, demo-app.ts, without it) behind a static
+ * directory until SIGINT or SIGTERM.
  *
  * Output: exactly one line `listening on http://HOST:PORT/` on stdout once
  * the server listens; every problem is one line on stderr. With
@@ -16,7 +17,9 @@ import { resolve } from 'node:path';
 import { helpText, parseCommand, UsageError, type ServeConfig } from './args.js';
 import { randomBytes } from 'node:crypto';
 import { jsonLinesLogger, textLogger, type Logger } from '../server/logger.js';
-import { demoInitialState, startDemo, type Demo, type DemoOptions } from './demo-app.js';
+import counterApp, { DEMO_STATIC_DIR, demoInitialState, type DemoOptions } from './demo-app.js';
+import { AppModuleError, loadApp, type AppFactory } from './app-module.js';
+import { startApp, type RunningApp } from './start-app.js';
 import { packageVersion } from './package-info.js';
 
 /** Where the command writes and what it reads; the process's own by default (tests may pass others). */
@@ -62,8 +65,13 @@ export async function main(argv: string[], io: MainIo = processIo()): Promise<nu
 
 async function serve(config: ServeConfig, io: MainIo): Promise<number> {
   let options: DemoOptions;
+  let factory: AppFactory;
   try {
     options = await demoOptions(config);
+    // The plant simulation runs on one process only: on a cluster each node would run its own.
+    factory = config.app !== undefined ? await loadApp(config.app) : (context) => counterApp(context, undefined, config.redisUrl === undefined);
+    // Without --app and DIR the demo's own pages go with the demo's backend.
+    if (config.app === undefined && config.dir === null) options.staticDir = DEMO_STATIC_DIR;
   } catch (err) {
     return fail(io, err);
   }
@@ -75,11 +83,11 @@ async function serve(config: ServeConfig, io: MainIo): Promise<number> {
     logger.warn({ signal }, `${signal} again: exiting at once`);
     process.exit(signal === 'SIGINT' ? 130 : 143);
   });
-  let demo: Demo;
+  let demo: RunningApp;
   let leaveCluster = async (): Promise<void> => {};
   try {
     if (config.redisUrl !== undefined) leaveCluster = await joinCluster(config, options, io);
-    demo = await startDemo(options);
+    demo = await startApp(factory, options);
   } catch (err) {
     signals.dispose();
     await leaveCluster();
@@ -128,7 +136,7 @@ async function joinCluster(config: ServeConfig, options: DemoOptions, io: MainIo
   return () => cluster.close();
 }
 
-/** Checks the directory and files named on the command line and turns the config into startDemo() options. */
+/** Checks the directory and files named on the command line and turns the config into listen() options. */
 async function demoOptions(config: ServeConfig): Promise<DemoOptions> {
   const options: DemoOptions = {
     host: config.host,
@@ -208,6 +216,7 @@ function describe(err: NodeJS.ErrnoException, missing: string): string {
 
 /** Says why the server did not start, naming the flag when one is at fault. */
 function startError(err: unknown, config: ServeConfig): Error {
+  if (err instanceof AppModuleError) return err;
   const e: NodeJS.ErrnoException = err instanceof Error ? err : new Error(String(err));
   const where = `${config.host}:${config.port}`;
   switch (e.code) {

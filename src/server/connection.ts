@@ -83,6 +83,15 @@ export class Connection {
    * socket died without one). Never rejects.
    */
   readonly closed: Promise<CloseInfo>;
+  /**
+   * The application's own data about this connection: a plain object, `{}`
+   * at first, never read or sent by koa-juggler. Keeps a name, a role or a
+   * subscription next to the connection without a WeakMap of your own.
+   *
+   * @example
+   * onConnection(conn) { conn.data.joinedAt = Date.now(); }
+   */
+  data: Record<string, unknown> = {};
   /** @internal whether koa-juggler.v1 was negotiated */
   readonly extension: boolean;
 

@@ -1,5 +1,5 @@
 /**
- * The demo dashboard (static/) in a real chromium, against the demo server
+ * The demo's counter page (static/counter.html) in a real chromium, against the demo server
  * the CLI runs (startDemo), on 127.0.0.1, port 0: it loads over http,
  * connects through the browser bundle at /juggler-client.js, follows the
  * shared state, sends requests from its buttons, and comes back after a
@@ -14,7 +14,8 @@ import { onCleanup } from '../support/cleanup.js';
 async function demo(options: DemoOptions = {}): Promise<Demo & { url: string }> {
   const running = await startDemo({ host: '127.0.0.1', port: 0, onError: () => {}, ...options });
   onCleanup(() => running.close());
-  return Object.assign(running, { url: `http://127.0.0.1:${running.port}/` });
+  // The counter is the demo's second page; the plant (index.html) has its own tests (plant.test.ts).
+  return Object.assign(running, { url: `http://127.0.0.1:${running.port}/counter.html` });
 }
 
 const text = (page: Page, testId: string) => page.getByTestId(testId).textContent();
@@ -56,7 +57,7 @@ describe('dashboard (static/) in chromium', function () {
     const server = await demo();
     const { page, response, scripts, consoleErrors, pageErrors } = await openDashboard(server.url, browser());
     assert.equal(response?.status(), 200);
-    assert.equal(new URL(page.url()).pathname, '/index.html');
+    assert.equal(new URL(page.url()).pathname, '/counter.html');
     assert.equal(await page.title(), 'koa-juggler · live demo');
     assert.ok(scripts.includes('200 /dashboard.js'), scripts.join(', '));
     assert.ok(scripts.includes('200 /juggler-client.js'), scripts.join(', '));
@@ -172,7 +173,7 @@ describe('dashboard (static/) in chromium', function () {
 
   it('says disconnected, and offers a reload, once its budget is spent', async () => {
     const server = await demo();
-    const { page } = await openDashboard(`${server.url}index.html?budget=1000`, browser());
+    const { page } = await openDashboard(`${server.url}?budget=1000`, browser());
     await server.close();
     await status(page, 'reconnecting');
     await status(page, 'disconnected', 5000);

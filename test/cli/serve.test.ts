@@ -42,7 +42,12 @@ describe('koa-juggler serve', function () {
       assert.equal(root.headers.get('location'), '/index.html');
       const page = await fetch(new URL('/index.html', url));
       assert.equal(page.status, 200);
-      assert.match(await page.text(), /<script type="module" src="dashboard.js">/);
+      assert.match(await page.text(), /<script type="module" src="plant.js">/);
+      const counterPage = await fetch(new URL('/counter.html', url));
+      assert.match(await counterPage.text(), /<script type="module" src="dashboard.js">/);
+      const chartLibrary = await fetch(new URL('/vendor/uplot.esm.js', url));
+      assert.equal(chartLibrary.status, 200);
+      assert.match(chartLibrary.headers.get('content-type') ?? '', /javascript/);
       const bundle = await fetch(new URL('/juggler-client.js', url));
       assert.equal(bundle.status, 200);
       assert.match(bundle.headers.get('content-type') ?? '', /javascript/);

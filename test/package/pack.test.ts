@@ -74,6 +74,8 @@ describe('the package (npm pack, installed into a scratch project)', function ()
       'dist/browser/juggler-client.js.br',
       'dist/browser/juggler-client.js.gz',
       'static/index.html',
+      'static/plant.js',
+      'static/counter.html',
       'htpasswd.example',
     ]) {
       assert.ok(listed.includes(file), `${file} is in the package`);
@@ -121,6 +123,8 @@ describe('the package (npm pack, installed into a scratch project)', function ()
     assert.notEqual(url.port, '0');
     const page = await fetch(new URL('/index.html', url));
     assert.equal(page.status, 200);
+    // The demo's chart library comes from the installed dependency.
+    assert.equal((await fetch(new URL('/vendor/uplot.esm.js', url))).status, 200);
     cli.child.kill('SIGTERM');
     await cli.waitExit();
   });
