@@ -92,8 +92,10 @@ export class Plant {
       for (let i = 0; i < pointsPerArea; i++) {
         const kind = KINDS[i % KINDS.length];
         const id = `${area}-${String(i + 1).padStart(3, '0')}`;
-        const base = kind.base + ((i * 7) % 11) - 5;
-        this.#sims.push({ area, id, base, span: kind.span, phase: i * 0.7, disturbance: 0, badUntil: 0 });
+        // Numbered across the plant, not per area, so the areas' trends do not move in step.
+        const k = this.#sims.length;
+        const base = kind.base + ((k * 7) % 11) - 5;
+        this.#sims.push({ area, id, base, span: kind.span, phase: k * 0.7, disturbance: 0, badUntil: 0 });
         points[id] = {
           name: `${kind.prefix}${String(i + 1).padStart(3, '0')} ${kind.name}`,
           unit: kind.unit,
