@@ -14,6 +14,30 @@ export type { ServerCluster, ClusterServerHooks } from './server/cluster-hooks.j
 export { Storage, type StorageOptions, type ChangeListener } from './state/storage.js';
 export type { ChangeLogOptions } from './state/change-log.js';
 export type { Path, PathSegment } from './state/path.js';
+export type { CheckedPath, IsLiteralPath, IsUntyped, TypedKey, TypedPath, TypedPathDepth, ValueAt } from './state/typed-path.js';
+export type {
+  ApiMap,
+  UntypedApi,
+  StateOf,
+  RequestName,
+  RequestData,
+  RequestResult,
+  AnyRequestResult,
+  RequestArgs,
+  NotifyName,
+  NotifyData,
+  NotifyArgs,
+  ClientNotifyName,
+  ClientNotifyData,
+  ClientNotifyArgs,
+  StreamName,
+  StreamData,
+  StreamItem,
+  StreamClientItem,
+  StreamArgs,
+  NamedArgs,
+} from './protocol/api-map.js';
+export type { NotifyHandler, RequestAnswer, RequestHandler, StreamHandler, StreamHandlerArgs } from './server/typed-handlers.js';
 export type { Operation, Patch } from './state/patch.js';
 export { jsonLinesLogger, textLogger, type Logger, type LineSinks } from './server/logger.js';
 export type { DrainOptions } from './server/drain.js';

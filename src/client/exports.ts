@@ -26,6 +26,28 @@ export {
   type ConnectFailure,
 } from '../errors.js';
 export type { JsonValue } from '../json.js';
+export type {
+  ApiMap,
+  UntypedApi,
+  StateOf,
+  RequestName,
+  RequestData,
+  RequestResult,
+  AnyRequestResult,
+  RequestArgs,
+  NotifyName,
+  NotifyData,
+  NotifyArgs,
+  ClientNotifyName,
+  ClientNotifyData,
+  ClientNotifyArgs,
+  StreamName,
+  StreamData,
+  StreamItem,
+  StreamClientItem,
+  StreamArgs,
+  NamedArgs,
+} from '../protocol/api-map.js';
 export type { CompressionOption } from '../compression-option.js';
 export type { Operation, Patch } from '../state/patch.js';
 export type { ViewPath, ViewPaths } from '../state/view-paths.js';

@@ -5,7 +5,7 @@
  * time.
  *
  * A path is checked while TypeScript can follow it: a literal tuple of
- * keys and indexes (or a bare key) up to {@link TYPED_PATH_DEPTH} steps
+ * keys and indexes (or a bare key) up to {@link TypedPathDepth} steps
  * deep into a value whose type is known. Past that depth, into a part
  * typed `JsonValue`, or for a path built at run time (a `string[]`), the
  * path is any {@link Path} and its value is `JsonValue`: the checks stop
@@ -15,7 +15,7 @@ import type { JsonValue } from '../json.js';
 import type { Path, PathSegment } from './path.js';
 
 /** How many steps of a path TypeScript checks; deeper steps are any {@link PathSegment}. */
-export type TYPED_PATH_DEPTH = 6;
+export type TypedPathDepth = 6;
 
 // Counting down the depth: Down[6] is 5, ..., Down[0] is never (stop).
 type Down = [never, 0, 1, 2, 3, 4, 5, 6];
@@ -38,7 +38,7 @@ type StepKey<T> = Extract<keyof T, string>;
  * type P = TypedPath<{ pumps: { rpm: number }[] }>
  * // readonly [] | readonly ['pumps'] | readonly ['pumps', number] | readonly ['pumps', number, 'rpm']
  */
-export type TypedPath<T, D extends number = TYPED_PATH_DEPTH> = IsUntyped<T> extends true
+export type TypedPath<T, D extends number = TypedPathDepth> = IsUntyped<T> extends true
   ? readonly PathSegment[]
   : [D] extends [never]
     ? readonly PathSegment[]
