@@ -17,8 +17,8 @@ import type { Path, PathSegment } from './path.js';
 /** How many steps of a path TypeScript checks; deeper steps are any {@link PathSegment}. */
 export type TypedPathDepth = 6;
 
-// Counting down the depth: Down[6] is 5, ..., Down[0] is never (stop).
-type Down = [never, 0, 1, 2, 3, 4, 5, 6];
+// Counting down the steps left: Down[6] is 5, ..., Down[1] is 0 (no typed step left).
+type Down = [0, 0, 1, 2, 3, 4, 5];
 
 /**
  * Whether `T` is the untyped form (`JsonValue`, `unknown` or `any`): then
@@ -40,7 +40,7 @@ type StepKey<T> = Extract<keyof T, string>;
  */
 export type TypedPath<T, D extends number = TypedPathDepth> = IsUntyped<T> extends true
   ? readonly PathSegment[]
-  : [D] extends [never]
+  : D extends 0
     ? readonly PathSegment[]
     : readonly [] | TypedStep<NonNullable<T>, D>;
 
@@ -63,20 +63,24 @@ export type TypedKey<T> = IsUntyped<T> extends true
 export type IsLiteralPath<P> = P extends PathSegment ? true : P extends readonly unknown[] ? (number extends P['length'] ? false : true) : false;
 
 /**
- * The type at path `P` in `T`: `T[P[0]][P[1]]...`, `JsonValue` past an
- * untyped part or for a path built at run time.
+ * The type at path `P` in `T`: `T[P[0]][P[1]]...`; `JsonValue` past an
+ * untyped part, past `D` steps, or for a path built at run time.
  *
  * @example
  * type V = ValueAt<{ pumps: { rpm: number }[] }, ['pumps', 0, 'rpm']> // number
  */
-export type ValueAt<T, P> = IsUntyped<T> extends true
+export type ValueAt<T, P, D extends number = TypedPathDepth> = IsUntyped<T> extends true
   ? JsonValue
   : IsLiteralPath<P> extends true
     ? P extends PathSegment
       ? Step<T, P>
-      : P extends readonly [infer H, ...infer R]
-        ? ValueAt<Step<T, H>, R>
-        : T
+      : P extends readonly []
+        ? T
+        : D extends 0
+          ? JsonValue
+          : P extends readonly [infer H, ...infer R]
+            ? ValueAt<Step<T, H>, R, Down[D]>
+            : JsonValue
     : JsonValue;
 
 // One step; a union (an optional part, `X | null`) is stepped through member by member.
