@@ -14,10 +14,12 @@ export type { ServerCluster, ClusterServerHooks } from './server/cluster-hooks.j
 export { Storage, type StorageOptions, type ChangeListener } from './state/storage.js';
 export type { ChangeLogOptions } from './state/change-log.js';
 export type { Path, PathSegment } from './state/path.js';
-export type { CheckedPath, IsLiteralPath, IsUntyped, TypedKey, TypedPath, TypedPathDepth, ValueAt } from './state/typed-path.js';
+export type { CheckedPath, IsLiteralPath, IsUntyped, PathKey, PathStepsLeft, StepInto, TypedKey, TypedPath, TypedPathDepth, TypedPathStep, ValueAt } from './state/typed-path.js';
 export type {
   ApiMap,
   UntypedApi,
+  ApiPart,
+  ApiEntryMember,
   StateOf,
   RequestName,
   RequestData,
@@ -37,7 +39,7 @@ export type {
   StreamArgs,
   NamedArgs,
 } from './protocol/api-map.js';
-export type { NotifyHandler, RequestAnswer, RequestHandler, StreamHandler, StreamHandlerArgs } from './server/typed-handlers.js';
+export type { NotifyHandler, RequestAnswer, RequestHandler, StreamHandler, StreamHandlerArgs, WithConnection } from './server/typed-handlers.js';
 export type { Operation, Patch } from './state/patch.js';
 export { jsonLinesLogger, textLogger, type Logger, type LineSinks } from './server/logger.js';
 export type { DrainOptions } from './server/drain.js';

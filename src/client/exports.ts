@@ -29,6 +29,8 @@ export type { JsonValue } from '../json.js';
 export type {
   ApiMap,
   UntypedApi,
+  ApiPart,
+  ApiEntryMember,
   StateOf,
   RequestName,
   RequestData,

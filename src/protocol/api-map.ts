@@ -43,42 +43,47 @@ export interface ApiMap {
 
 /** The API map untyped code gets: any name, `JsonValue` everywhere. */
 export interface UntypedApi {
+  /** Any JSON state. */
   state: JsonValue;
+  /** Any request name, JSON data and result. */
   requests: { [name: string]: { data: JsonValue; result: JsonValue } };
+  /** Any server-to-client notification. */
   notifies: { [name: string]: JsonValue };
+  /** Any client-to-server notification. */
   clientNotifies: { [name: string]: JsonValue };
+  /** Any stream, JSON items both ways. */
   streams: { [name: string]: { data: JsonValue; item: JsonValue; clientItem: JsonValue } };
 }
 
-// A part of the map, or the untyped part when the map leaves it out.
-type Part<A, K extends keyof UntypedApi> = A extends { [P in K]: infer V } ? V : UntypedApi[K];
-// A member of an entry, or JsonValue when the entry leaves it out.
-type Member<E, K extends string> = E extends { [P in K]: infer V } ? V : JsonValue;
+/** A part of the map `A` (`'requests'`, ...), or the untyped part when `A` leaves it out. */
+export type ApiPart<A, K extends keyof UntypedApi> = A extends { [P in K]: infer V } ? V : UntypedApi[K];
+/** A member of an entry of the map (`'data'`, `'result'`, ...), or `JsonValue` when the entry leaves it out. */
+export type ApiEntryMember<E, K extends string> = E extends { [P in K]: infer V } ? V : JsonValue;
 
 /** The state's type in `A`. */
-export type StateOf<A> = Part<A, 'state'>;
+export type StateOf<A> = ApiPart<A, 'state'>;
 /** The request names in `A`. */
-export type RequestName<A> = Extract<keyof Part<A, 'requests'>, string>;
+export type RequestName<A> = Extract<keyof ApiPart<A, 'requests'>, string>;
 /** The data a request `N` of `A` carries. */
-export type RequestData<A, N extends string> = Member<Part<A, 'requests'>[N & keyof Part<A, 'requests'>], 'data'>;
+export type RequestData<A, N extends string> = ApiEntryMember<ApiPart<A, 'requests'>[N & keyof ApiPart<A, 'requests'>], 'data'>;
 /** What the server answers to a request `N` of `A`. */
-export type RequestResult<A, N extends string> = Member<Part<A, 'requests'>[N & keyof Part<A, 'requests'>], 'result'>;
+export type RequestResult<A, N extends string> = ApiEntryMember<ApiPart<A, 'requests'>[N & keyof ApiPart<A, 'requests'>], 'result'>;
 /** The server-to-client notification names in `A`. */
-export type NotifyName<A> = Extract<keyof Part<A, 'notifies'>, string>;
+export type NotifyName<A> = Extract<keyof ApiPart<A, 'notifies'>, string>;
 /** The data a server-to-client notification `N` of `A` carries. */
-export type NotifyData<A, N extends string> = Part<A, 'notifies'>[N & keyof Part<A, 'notifies'>];
+export type NotifyData<A, N extends string> = ApiPart<A, 'notifies'>[N & keyof ApiPart<A, 'notifies'>];
 /** The client-to-server notification names in `A`. */
-export type ClientNotifyName<A> = Extract<keyof Part<A, 'clientNotifies'>, string>;
+export type ClientNotifyName<A> = Extract<keyof ApiPart<A, 'clientNotifies'>, string>;
 /** The data a client-to-server notification `N` of `A` carries. */
-export type ClientNotifyData<A, N extends string> = Part<A, 'clientNotifies'>[N & keyof Part<A, 'clientNotifies'>];
+export type ClientNotifyData<A, N extends string> = ApiPart<A, 'clientNotifies'>[N & keyof ApiPart<A, 'clientNotifies'>];
 /** The stream names in `A`. */
-export type StreamName<A> = Extract<keyof Part<A, 'streams'>, string>;
+export type StreamName<A> = Extract<keyof ApiPart<A, 'streams'>, string>;
 /** The data that opens a stream `N` of `A`. */
-export type StreamData<A, N extends string> = Member<Part<A, 'streams'>[N & keyof Part<A, 'streams'>], 'data'>;
+export type StreamData<A, N extends string> = ApiEntryMember<ApiPart<A, 'streams'>[N & keyof ApiPart<A, 'streams'>], 'data'>;
 /** The items the server sends on a stream `N` of `A`. */
-export type StreamItem<A, N extends string> = Member<Part<A, 'streams'>[N & keyof Part<A, 'streams'>], 'item'>;
+export type StreamItem<A, N extends string> = ApiEntryMember<ApiPart<A, 'streams'>[N & keyof ApiPart<A, 'streams'>], 'item'>;
 /** The items the client sends on a stream `N` of `A`. */
-export type StreamClientItem<A, N extends string> = Member<Part<A, 'streams'>[N & keyof Part<A, 'streams'>], 'clientItem'>;
+export type StreamClientItem<A, N extends string> = ApiEntryMember<ApiPart<A, 'streams'>[N & keyof ApiPart<A, 'streams'>], 'clientItem'>;
 
 /**
  * The arguments a handler of many names gets, as a union of tuples, one per

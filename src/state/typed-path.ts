@@ -17,8 +17,8 @@ import type { Path, PathSegment } from './path.js';
 /** How many steps of a path TypeScript checks; deeper steps are any {@link PathSegment}. */
 export type TypedPathDepth = 6;
 
-// Counting down the steps left: Down[6] is 5, ..., Down[1] is 0 (no typed step left).
-type Down = [0, 0, 1, 2, 3, 4, 5];
+/** Counts down the steps left: `PathStepsLeft[6]` is 5, ..., `PathStepsLeft[1]` is 0 (no typed step left). */
+export type PathStepsLeft = [0, 0, 1, 2, 3, 4, 5];
 
 /**
  * Whether `T` is the untyped form (`JsonValue`, `unknown` or `any`): then
@@ -27,7 +27,7 @@ type Down = [0, 0, 1, 2, 3, 4, 5];
 export type IsUntyped<T> = unknown extends T ? true : JsonValue extends T ? true : false;
 
 /** The keys of an object type that a path can step through (string keys only, as JSON has). */
-type StepKey<T> = Extract<keyof T, string>;
+export type PathKey<T> = Extract<keyof T, string>;
 
 /**
  * Every path TypeScript can check into `T`, as readonly tuples: `[]` (the
@@ -42,12 +42,13 @@ export type TypedPath<T, D extends number = TypedPathDepth> = IsUntyped<T> exten
   ? readonly PathSegment[]
   : D extends 0
     ? readonly PathSegment[]
-    : readonly [] | TypedStep<NonNullable<T>, D>;
+    : readonly [] | TypedPathStep<NonNullable<T>, D>;
 
-type TypedStep<T, D extends number> = T extends readonly (infer E)[]
-  ? readonly [number, ...TypedPath<E, Down[D]>]
+/** The typed paths into `T` of at least one step, `D` steps left to check. */
+export type TypedPathStep<T, D extends number> = T extends readonly (infer E)[]
+  ? readonly [number, ...TypedPath<E, PathStepsLeft[D]>]
   : T extends object
-    ? { [K in StepKey<T>]-?: readonly [K, ...TypedPath<T[K], Down[D]>] }[StepKey<T>]
+    ? { [K in PathKey<T>]-?: readonly [K, ...TypedPath<T[K], PathStepsLeft[D]>] }[PathKey<T>]
     : never;
 
 /** A bare first step: a key of `T` (or an index when `T` is an array); any step when `T` is untyped. */
@@ -56,7 +57,7 @@ export type TypedKey<T> = IsUntyped<T> extends true
   : NonNullable<T> extends readonly unknown[]
     ? number
     : NonNullable<T> extends object
-      ? StepKey<NonNullable<T>>
+      ? PathKey<NonNullable<T>>
       : never;
 
 /** Whether `P` is a literal path (a tuple or a bare key) that TypeScript can follow. */
@@ -73,18 +74,18 @@ export type ValueAt<T, P, D extends number = TypedPathDepth> = IsUntyped<T> exte
   ? JsonValue
   : IsLiteralPath<P> extends true
     ? P extends PathSegment
-      ? Step<T, P>
+      ? StepInto<T, P>
       : P extends readonly []
         ? T
         : D extends 0
           ? JsonValue
           : P extends readonly [infer H, ...infer R]
-            ? ValueAt<Step<T, H>, R, Down[D]>
+            ? ValueAt<StepInto<T, H>, R, PathStepsLeft[D]>
             : JsonValue
     : JsonValue;
 
-// One step; a union (an optional part, `X | null`) is stepped through member by member.
-type Step<T, K> = IsUntyped<T> extends true
+/** The type one step `K` into `T`; a union (an optional part, `X | null`) is stepped through member by member. */
+export type StepInto<T, K> = IsUntyped<T> extends true
   ? JsonValue
   : T extends readonly (infer E)[]
     ? K extends number ? E : never
@@ -92,5 +93,5 @@ type Step<T, K> = IsUntyped<T> extends true
       ? K extends keyof T ? T[K] : never
       : never;
 
-/** A path accepted by a `Storage<T>` whose steps are checked when it is literal; see {@link StoragePath}. */
+/** What a `Storage<T>` method takes as `P`: `P` itself when it is a path into `T` or a path built at run time, else the paths that are (so the error names them). */
 export type CheckedPath<T, P> = IsLiteralPath<P> extends true ? (P extends TypedPath<T> | TypedKey<T> ? P : TypedPath<T> | TypedKey<T>) : Path;
