@@ -15,30 +15,8 @@ export { Storage, type StorageOptions, type ChangeListener } from './state/stora
 export type { ChangeLogOptions } from './state/change-log.js';
 export type { Path, PathSegment } from './state/path.js';
 export type { CheckedPath, IsLiteralPath, IsUntyped, PathKey, PathStepsLeft, StepInto, TypedKey, TypedPath, TypedPathDepth, TypedPathStep, ValueAt } from './state/typed-path.js';
-export type {
-  ApiMap,
-  UntypedApi,
-  ApiPart,
-  ApiEntryMember,
-  StateOf,
-  RequestName,
-  RequestData,
-  RequestResult,
-  AnyRequestResult,
-  RequestArgs,
-  NotifyName,
-  NotifyData,
-  NotifyArgs,
-  ClientNotifyName,
-  ClientNotifyData,
-  ClientNotifyArgs,
-  StreamName,
-  StreamData,
-  StreamItem,
-  StreamClientItem,
-  StreamArgs,
-  NamedArgs,
-} from './protocol/api-map.js';
+// The API map's types (README, "Types"), all of them.
+export type * from './protocol/api-map.js';
 export type { NotifyHandler, RequestAnswer, RequestHandler, StreamHandler, StreamHandlerArgs, WithConnection } from './server/typed-handlers.js';
 export type { Operation, Patch } from './state/patch.js';
 export { jsonLinesLogger, textLogger, type Logger, type LineSinks } from './server/logger.js';
