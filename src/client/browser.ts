@@ -10,6 +10,7 @@
 import type { Client } from './client.js';
 import { connectWith, type Platform } from './connect.js';
 import type { ConnectOptions, ReconnectOptions } from './options.js';
+import type { ApiMap, UntypedApi } from '../protocol/api-map.js';
 import { reconnectWith, type ReconnectingClient } from './reconnect.js';
 import { browserSocketOpener } from './socket.js';
 
@@ -38,7 +39,7 @@ function platform(): Platform {
  * client.onChange((state) => render(state));
  * document.querySelector('button').onclick = () => client.send('increment', null);
  */
-export function connect(url: string, options?: ConnectOptions): Promise<Client> {
+export function connect<Api extends ApiMap = UntypedApi>(url: string, options?: ConnectOptions<Api>): Promise<Client<Api>> {
   return connectWith(platform(), url, options);
 }
 
@@ -58,7 +59,7 @@ export function connect(url: string, options?: ConnectOptions): Promise<Client> 
  * });
  * live.onChange((state) => render(state));
  */
-export function reconnect(addresses: string | readonly string[], options?: ReconnectOptions): ReconnectingClient {
+export function reconnect<Api extends ApiMap = UntypedApi>(addresses: string | readonly string[], options?: ReconnectOptions<Api>): ReconnectingClient<Api> {
   return reconnectWith(platform(), addresses, options);
 }
 

@@ -13,9 +13,9 @@ import { encodeJson, type JsonValue } from '../json.js';
 import { StreamCall, type StreamLink } from '../protocol/stream-call.js';
 
 /** The events of a {@link ClientCall}. */
-export interface ClientCallEvents {
+export interface ClientCallEvents<Item = JsonValue> {
   /** One item from the server. */
-  data: (value: JsonValue) => void;
+  data: (value: Item) => void;
   /** The call failed: JugglerError with the server's `data`, or the connection error. Not emitted on `cancel()`. */
   error: (err: Error) => void;
   /** The server sent everything (after the last `data`), or the call was cancelled. */
@@ -77,7 +77,7 @@ export function openClientCall(id: number, name: string, link: StreamLink, repor
  * await chat.send('hello');
  * chat.cancel(); // the server's call.signal aborts
  */
-export class ClientCall implements AsyncIterable<JsonValue> {
+export class ClientCall<Item = JsonValue, Send = JsonValue> implements AsyncIterable<Item> {
   /** The call id (shared id space with requests). */
   readonly id: number;
   /** The name the call was opened with. */
@@ -124,6 +124,7 @@ export class ClientCall implements AsyncIterable<JsonValue> {
    * @returns a function that unregisters the listener
    * @throws InvalidArgumentError for an unknown event or a listener that is not a function
    */
+  on<E extends keyof ClientCallEvents>(event: E, listener: ClientCallEvents<Item>[E]): () => void;
   on<E extends keyof ClientCallEvents>(event: E, listener: ClientCallEvents[E]): () => void {
     if (event !== 'data' && event !== 'error' && event !== 'end') throw new InvalidArgumentError('event', '"data", "error" or "end"', event);
     if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'a function', listener);
@@ -153,7 +154,7 @@ export class ClientCall implements AsyncIterable<JsonValue> {
    *   JugglerError after the server failed the call; the connection error
    *   when the connection ends first
    */
-  async send(value: JsonValue): Promise<void> {
+  async send(value: Send): Promise<void> {
     let text: string;
     try {
       if (value === undefined) throw new TypeError('undefined');
@@ -161,7 +162,7 @@ export class ClientCall implements AsyncIterable<JsonValue> {
     } catch (err) {
       throw new InvalidArgumentError('value', `a JSON value (${(err as Error).message})`);
     }
-    await this.#core.send(value, text);
+    await this.#core.send(value as JsonValue, text);
   }
 
   /**
@@ -189,9 +190,9 @@ export class ClientCall implements AsyncIterable<JsonValue> {
   }
 
   /** The server's items in order, until its end; a cancelled call just finishes, a failed one throws. */
-  [Symbol.asyncIterator](): AsyncIterator<JsonValue> {
+  [Symbol.asyncIterator](): AsyncIterator<Item> {
     return {
-      next: () => this.#next(),
+      next: () => this.#next() as Promise<IteratorResult<Item>>,
       return: () => {
         // Leaving a for-await early: the server need not go on producing.
         if (this.#core.remote === 'open') this.cancel();

@@ -29,6 +29,7 @@ import type { ClientCall } from './client-call.js';
 import { resolveSendArguments, type RequestOptions, type ResolvedConnectOptions } from './options.js';
 import { PendingRequests } from './pending.js';
 import { RemoteState, type ChangeListener } from './remote-state.js';
+import type { ApiMap, ClientNotifyData, ClientNotifyName, RequestData, RequestName, RequestResult, StateOf, StreamClientItem, StreamData, StreamItem, StreamName, UntypedApi } from '../protocol/api-map.js';
 import { addListener, reportTo, runCallback } from './run-callback.js';
 import type { ClientSocket, SocketHandlers } from './socket.js';
 
@@ -96,8 +97,11 @@ export const CLIENT_INTERNALS = {} as ClientInternals;
  * ours: it closes with 1011), and TimeoutError when the request's own
  * `timeout` elapses. Open stream calls fail with the same connection
  * errors.
+ *
+ * Typed: `connect<Api>()` gives a `Client<Api>`, whose `state`, `send()`,
+ * `notify()` and `stream()` follow the API map `Api` (README, "Types").
  */
-export class Client {
+export class Client<Api extends ApiMap = UntypedApi> {
   static {
     Object.assign(CLIENT_INTERNALS, {
       ready: (client) => client.#ready,
@@ -141,7 +145,7 @@ export class Client {
   #resolveClosed!: () => void;
   readonly #ready: Promise<void>;
   #settleReady: ((err?: Error) => void) | null = null;
-  readonly #onReady: ((client: Client) => void) | undefined;
+  readonly #onReady: ((client: Client<Api>) => void) | undefined;
 
   /**
    * Not for applications: use `connect()`.
@@ -150,7 +154,7 @@ export class Client {
    *   message is handled, so that an owner (the reconnecting client) misses nothing
    * @internal
    */
-  constructor(url: string, socket: ClientSocket, options: ResolvedConnectOptions, onReady?: (client: Client) => void) {
+  constructor(url: string, socket: ClientSocket, options: ResolvedConnectOptions, onReady?: (client: Client<Api>) => void) {
     this.url = url;
     this.#socket = socket;
     this.#options = options;
@@ -204,8 +208,8 @@ export class Client {
   }
 
   /** The remote state: `null` until the first diff, then updated in place by each diff, or replaced by a new snapshot with `snapshots: true` (see the class notes). */
-  get state(): JsonValue {
-    return this.#remote.value;
+  get state(): StateOf<Api> | null {
+    return this.#remote.value as StateOf<Api> | null;
   }
 
   /** `'open'`, `'closing'` (close started, pending requests already failed) or `'closed'`. */
@@ -286,10 +290,10 @@ export class Client {
    * @returns a function that unregisters the listener
    * @throws InvalidArgumentError when `listener` is not a function
    */
-  onChange(listener: ChangeListener): () => void {
+  onChange(listener: ChangeListener<StateOf<Api>>): () => void {
     if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'a function', listener);
     if (this.#status === 'closed') return () => {};
-    return this.#remote.listen(listener);
+    return this.#remote.listen(listener as ChangeListener);
   }
 
   /**
@@ -318,14 +322,15 @@ export class Client {
    *   connection ends first or has ended; TimeoutError; InvalidArgumentError
    *   for a bad `name`, `data` that JSON cannot carry, or bad options
    */
-  send(name: string, data: JsonValue = null, options?: RequestOptions): Promise<JsonValue> {
+  send<N extends RequestName<Api>>(name: N, data?: RequestData<Api, N>, options?: RequestOptions): Promise<RequestResult<Api, N>>;
+  send(name: string, data: unknown = null, options?: RequestOptions): Promise<unknown> {
     let resolved: ReturnType<typeof resolveSendArguments>;
     try {
       resolved = resolveSendArguments(name, options);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#request(name, data, resolved.key ?? null, resolved.timeout).answer;
+    return this.#request(name, data as JsonValue, resolved.key ?? null, resolved.timeout).answer;
   }
 
   #request(name: string, data: JsonValue, key: string | null, timeout: number | null): { id: number; answer: Promise<JsonValue> } {
@@ -353,6 +358,7 @@ export class Client {
    *   the connection error once it has ended; InvalidArgumentError for a
    *   bad `name` or `data` that JSON cannot carry
    */
+  notify<N extends ClientNotifyName<Api>>(name: N, data?: ClientNotifyData<Api, N>): Promise<void>;
   notify(name: string, data: JsonValue = null): Promise<void> {
     if (typeof name !== 'string') return Promise.reject(new InvalidArgumentError('name', 'a string', name));
     if (this.#status !== 'open') return Promise.reject(this.#afterCloseError());
@@ -432,7 +438,8 @@ export class Client {
    * await chat.send('hi');
    * chat.cancel();
    */
-  stream(name: string, data: JsonValue = null): ClientCall {
+  stream<N extends StreamName<Api>>(name: N, data?: StreamData<Api, N>): ClientCall<StreamItem<Api, N>, StreamClientItem<Api, N>>;
+  stream(name: string, data: unknown = null): ClientCall<unknown, unknown> {
     if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', name);
     if (this.#status !== 'open') throw this.#afterCloseError();
     if (!this.#extension) throw new ExtensionUnavailableError('stream()');

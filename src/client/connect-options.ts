@@ -5,6 +5,7 @@
  */
 import type { CompressionOption } from '../compression-option.js';
 import type { JsonValue } from '../json.js';
+import type { NotifyArgs, StateOf, UntypedApi } from '../protocol/api-map.js';
 
 /** HTTP Basic credentials sent on the WebSocket upgrade (Node only). */
 export interface BasicAuth {
@@ -27,10 +28,13 @@ export interface TlsOptions {
   key?: TlsMaterial;
 }
 
-/** Options of {@link connect}. An option given as `undefined` takes its default. */
-export interface ConnectOptions {
+/**
+ * Options of {@link connect}. An option given as `undefined` takes its default.
+ * `Api` is the API map (README, "Types"): it types `onNotify` and `state`.
+ */
+export interface ConnectOptions<Api = UntypedApi> {
   /** Called with every `notify` message from the server. */
-  onNotify?: (name: string, data: JsonValue) => void;
+  onNotify?: (...args: NotifyArgs<Api>) => void;
   /**
    * Called with errors thrown by your own callbacks (`onChange`,
    * `onNotify`, and `reconnect()`'s callbacks), which never break the
@@ -141,7 +145,7 @@ export interface ConnectOptions {
    * copy of it): the new client starts from it and applies the server's diff
    * to it, in place. Only used with `version`.
    */
-  state?: JsonValue;
+  state?: StateOf<Api>;
 }
 
 /** Options of one `send()`. */
@@ -193,7 +197,7 @@ export type AuthSource = BasicAuth | (() => BasicAuth | null | undefined | Promi
  * Options of {@link reconnect}: those of `connect()` (but `signal` and the
  * resume options, which it manages by itself), plus the ones below.
  */
-export interface ReconnectOptions extends Omit<ConnectOptions, 'auth' | 'signal' | 'session' | 'version' | 'state'> {
+export interface ReconnectOptions<Api = UntypedApi> extends Omit<ConnectOptions<Api>, 'auth' | 'signal' | 'session' | 'version' | 'state'> {
   /**
    * Credentials, or a function called before every attempt (Node only). A
    * function that throws or rejects counts as a failed attempt.

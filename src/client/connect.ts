@@ -7,6 +7,7 @@
 import { ConnectError } from '../errors.js';
 import { EXTENSION_PROTOCOL } from '../protocol/messages.js';
 import { CLIENT_INTERNALS, Client } from './client.js';
+import type { ApiMap, UntypedApi } from '../protocol/api-map.js';
 import { resolveConnectOptions, resolveUrl, type ConnectOptions, type PlatformInfo, type ResolvedConnectOptions } from './options.js';
 import { abortError, type ClientSocket, type OpenSocket, type SocketOptions } from './socket.js';
 
@@ -46,9 +47,10 @@ function rememberPlain(url: string): void {
  * @throws (rejects) InvalidArgumentError, ConnectError, or the connection
  *   error when an extension connection ends before its `welcome`
  */
-export async function connectWith(platform: Platform, url: string, options?: ConnectOptions): Promise<Client> {
+export async function connectWith<Api extends ApiMap = UntypedApi>(platform: Platform, url: string, options?: ConnectOptions<Api>): Promise<Client<Api>> {
   const address = resolveUrl(url, platform);
-  return openClient(platform, address, resolveConnectOptions(options, platform));
+  // Types only: a Client<Api> is the same object as a Client.
+  return openClient(platform, address, resolveConnectOptions(options, platform)) as Promise<Client<never>>;
 }
 
 /**

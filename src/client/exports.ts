@@ -26,6 +26,8 @@ export {
   type ConnectFailure,
 } from '../errors.js';
 export type { JsonValue } from '../json.js';
+// The API map's types (README, "Types"), all of them.
+export type * from '../protocol/api-map.js';
 export type { CompressionOption } from '../compression-option.js';
 export type { Operation, Patch } from '../state/patch.js';
 export type { ViewPath, ViewPaths } from '../state/view-paths.js';

@@ -8,6 +8,7 @@ import type { Client } from './client.js';
 import { connectWith, type Platform } from './connect.js';
 import { openNodeSocket } from './node-socket.js';
 import type { ConnectOptions, ReconnectOptions } from './options.js';
+import type { ApiMap, UntypedApi } from '../protocol/api-map.js';
 import { reconnectWith, type ReconnectingClient } from './reconnect.js';
 
 const NODE: Platform = { name: 'node', openSocket: openNodeSocket };
@@ -66,7 +67,7 @@ const NODE: Platform = { name: 'node', openSocket: openNodeSocket };
  * again.resumed; // true while the server still holds the session
  * again.state;   // the saved state brought up to date by one diff (or nothing, if current)
  */
-export function connect(url: string, options?: ConnectOptions): Promise<Client> {
+export function connect<Api extends ApiMap = UntypedApi>(url: string, options?: ConnectOptions<Api>): Promise<Client<Api>> {
   return connectWith(NODE, url, options);
 }
 
@@ -99,7 +100,7 @@ export function connect(url: string, options?: ConnectOptions): Promise<Client> 
  * live.close();
  * await live.closed;
  */
-export function reconnect(addresses: string | readonly string[], options?: ReconnectOptions): ReconnectingClient {
+export function reconnect<Api extends ApiMap = UntypedApi>(addresses: string | readonly string[], options?: ReconnectOptions<Api>): ReconnectingClient<Api> {
   return reconnectWith(NODE, addresses, options);
 }
 

@@ -7,6 +7,7 @@
  */
 import { ConnectError, ConnectionClosedError, ConnectionLostError, GaveUpError, InvalidArgumentError } from '../errors.js';
 import type { JsonValue } from '../json.js';
+import type { ApiMap, ClientNotifyData, ClientNotifyName, RequestData, RequestName, RequestResult, StateOf, StreamClientItem, StreamData, StreamItem, StreamName, UntypedApi } from '../protocol/api-map.js';
 import type { Patch } from '../state/patch.js';
 import { canonicalView, type ViewPaths } from '../state/view-paths.js';
 import { ASYNC_DISPOSE, CLIENT_INTERNALS, type ChangeListener, type Client, type ClientStatus } from './client.js';
@@ -42,13 +43,13 @@ export type LinkStatus = 'connecting' | 'connected' | 'reconnecting' | 'closed';
  * Validates the arguments of `reconnect()` and starts a reconnecting client.
  * @throws InvalidArgumentError naming the bad argument or option
  */
-export function reconnectWith(platform: Platform, addresses: string | readonly string[], options?: ReconnectOptions): ReconnectingClient {
+export function reconnectWith<Api extends ApiMap = UntypedApi>(platform: Platform, addresses: string | readonly string[], options?: ReconnectOptions<Api>): ReconnectingClient<Api> {
   const list = typeof addresses === 'string' ? [addresses] : addresses;
   if (!Array.isArray(list) || list.length === 0) {
     throw new InvalidArgumentError('addresses', 'a ws: URL or a non-empty array of them', addresses);
   }
   const urls = list.map((url: unknown, i) => resolveUrl(url, platform, `addresses[${i}]`));
-  return new ReconnectingClient(platform, urls, resolveReconnectOptions(options, platform));
+  return new ReconnectingClient<Api>(platform, urls, resolveReconnectOptions(options, platform));
 }
 
 /**
@@ -96,8 +97,10 @@ export function reconnectWith(platform: Platform, addresses: string | readonly s
  * // Not worth re-sending: no key.
  * await live.send('ping', null, { key: null });
  * console.log(live.session, live.version); // what it resumes from on the next reconnect
+ *
+ * Typed: `reconnect<Api>()` gives a `ReconnectingClient<Api>` (README, "Types").
  */
-export class ReconnectingClient {
+export class ReconnectingClient<Api extends ApiMap = UntypedApi> {
   /** The addresses, in the order they are tried. */
   readonly addresses: readonly string[];
   readonly #platform: Platform;
@@ -142,8 +145,8 @@ export class ReconnectingClient {
   }
 
   /** The remote state of the current (or last) connection; `null` until its first diff. Updated in place. */
-  get state(): JsonValue {
-    return this.#state;
+  get state(): StateOf<Api> | null {
+    return this.#state as StateOf<Api> | null;
   }
 
   /** `'open'` while it runs (connected or not), `'closing'`, then `'closed'` after `close()` or giving up. */
@@ -223,8 +226,8 @@ export class ReconnectingClient {
    * @returns a function that unregisters the listener
    * @throws InvalidArgumentError when `listener` is not a function
    */
-  onChange(listener: ChangeListener): () => void {
-    return addListener(this.#listeners, listener, this.#status === 'closed');
+  onChange(listener: ChangeListener<StateOf<Api>>): () => void {
+    return addListener(this.#listeners, listener as ChangeListener, this.#status === 'closed');
   }
 
   /**
@@ -248,7 +251,8 @@ export class ReconnectingClient {
    *   ConnectionClosedError(1000) after `close()`; ConnectionLostError
    *   whose `cause` is the GaveUpError after giving up
    */
-  send(name: string, data: JsonValue = null, options?: RequestOptions): Promise<JsonValue> {
+  send<N extends RequestName<Api>>(name: N, data?: RequestData<Api, N>, options?: RequestOptions): Promise<RequestResult<Api, N>>;
+  send(name: string, data: unknown = null, options?: RequestOptions): Promise<unknown> {
     let resolved: ReturnType<typeof resolveSendArguments>;
     try {
       resolved = resolveSendArguments(name, options);
@@ -262,7 +266,7 @@ export class ReconnectingClient {
       return Promise.reject(err);
     }
     const key = resolved.key !== undefined ? resolved.key : this.#options.autoKey ? newRequestKey() : null;
-    return this.#requests.send(client, name, data, key, resolved.timeout);
+    return this.#requests.send(client, name, data as JsonValue, key, resolved.timeout);
   }
 
   /**
@@ -271,6 +275,7 @@ export class ReconnectingClient {
    *   plain; ConnectionLostError while disconnected; as `send()` after
    *   `close()` or giving up
    */
+  notify<N extends ClientNotifyName<Api>>(name: N, data?: ClientNotifyData<Api, N>): Promise<void>;
   notify(name: string, data: JsonValue = null): Promise<void> {
     try {
       return this.#current().notify(name, data);
@@ -306,8 +311,9 @@ export class ReconnectingClient {
    *   ConnectionLostError while disconnected; as `send()` after `close()`
    *   or giving up
    */
-  stream(name: string, data: JsonValue = null): ClientCall {
-    return this.#current().stream(name, data);
+  stream<N extends StreamName<Api>>(name: N, data?: StreamData<Api, N>): ClientCall<StreamItem<Api, N>, StreamClientItem<Api, N>>;
+  stream(name: string, data: unknown = null): ClientCall<unknown, unknown> {
+    return this.#current().stream(name, data as JsonValue);
   }
 
   /** The open connection. @throws the error a call gets when there is none */

@@ -14,7 +14,7 @@ import type { Patch } from '../state/patch.js';
  * Values inside `diff` became part of `state` without a copy, so a diff
  * kept after the call changes with later diffs: clone what you keep.
  */
-export type ChangeListener = (state: JsonValue, diff: Patch) => void;
+export type ChangeListener<T = JsonValue> = (state: T, diff: Patch) => void;
 
 /**
  * What `client.state`, `client.version` and `client.onChange()` are built

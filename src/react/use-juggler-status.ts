@@ -5,6 +5,7 @@
 import { useCallback, useMemo, useSyncExternalStore } from 'react';
 import type { LinkStatus } from '../client/reconnect.js';
 import { checkSource, type JugglerSource } from './use-juggler.js';
+import type { ApiMap, UntypedApi } from '../protocol/api-map.js';
 
 /** What `useJugglerStatus` returns; the same object until something in it changes. */
 export interface JugglerStatus {
@@ -38,7 +39,7 @@ export interface JugglerStatus {
  *   return stale ? <p>Data may be out of date</p> : null;
  * }
  */
-export function useJugglerStatus(live: JugglerSource): JugglerStatus {
+export function useJugglerStatus<Api extends ApiMap = UntypedApi>(live: JugglerSource<Api>): JugglerStatus {
   checkSource(live, false);
   const subscribe = useCallback((onStoreChange: () => void) => live.onStatusChange(onStoreChange), [live]);
   const getStatus = useMemo(() => {

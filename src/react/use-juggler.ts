@@ -7,15 +7,16 @@ import type { Client } from '../client/client.js';
 import type { ReconnectingClient } from '../client/reconnect.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { JsonValue } from '../json.js';
+import type { ApiMap, StateOf, UntypedApi } from '../protocol/api-map.js';
 
-/** What the hooks take: a client from `connect()` or `reconnect()`. */
-export type JugglerSource = Client | ReconnectingClient;
+/** What the hooks take: a client from `connect()` or `reconnect()` (typed by its API map, README "Types"). */
+export type JugglerSource<Api extends ApiMap = UntypedApi> = Client<Api> | ReconnectingClient<Api>;
 
 /**
  * Checks that `live` is a client the hooks can follow.
  * @throws InvalidArgumentError naming `live`
  */
-export function checkSource(live: unknown, needSnapshots: boolean): asserts live is JugglerSource {
+export function checkSource(live: unknown, needSnapshots: boolean): void {
   const l = live as Partial<JugglerSource> | null;
   if (l === null || typeof l !== 'object' || typeof l.onChange !== 'function' || typeof l.onStatusChange !== 'function') {
     throw new InvalidArgumentError('live', 'a client from connect() or reconnect() of koa-juggler/client', live);
@@ -54,10 +55,11 @@ export function checkSource(live: unknown, needSnapshots: boolean): asserts live
  *   return <td>{value}</td>;
  * }
  */
-export function useJuggler(live: JugglerSource): JsonValue;
+export function useJuggler<Api extends ApiMap = UntypedApi>(live: JugglerSource<Api>): StateOf<Api> | null;
 /** The part of the state `selector` picks; the component re-renders only when that changes (`Object.is`). */
-export function useJuggler<T>(live: JugglerSource, selector: (state: JsonValue) => T): T;
-export function useJuggler<T>(live: JugglerSource, selector?: (state: JsonValue) => T): T | JsonValue {
+export function useJuggler<T, Api extends ApiMap = UntypedApi>(live: JugglerSource<Api>, selector: (state: StateOf<Api> | null) => T): T;
+// The map is types only: the body sees every client as the untyped one.
+export function useJuggler<T>(live: JugglerSource<any>, selector?: (state: JsonValue) => T): T | JsonValue {
   checkSource(live, true);
   if (selector !== undefined && typeof selector !== 'function') throw new InvalidArgumentError('selector', 'a function or undefined', selector);
   const subscribe = useCallback((onStoreChange: () => void) => live.onChange(() => onStoreChange()), [live]);

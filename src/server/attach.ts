@@ -27,9 +27,10 @@ import { staticFiles } from './middleware/static-files.js';
 import { wsPathAnswer } from './middleware/ws-path.js';
 import { resolveOptions, type ListenOptions, type ResolvedOptions } from './options.js';
 import { Server } from './server.js';
+import type { ApiMap, UntypedApi } from '../protocol/api-map.js';
 
 /** The options of {@link attach}: those of `listen()` but `host`, `port` and `tls` (the HTTP server has them). */
-export type AttachOptions = Omit<ListenOptions, 'host' | 'port' | 'tls'>;
+export type AttachOptions<Api = UntypedApi> = Omit<ListenOptions<Api>, 'host' | 'port' | 'tls'>;
 
 // ws's payload cap counts one frame; ours counts a whole message. A frame
 // carries at most one message's bytes plus its one-character header.
@@ -56,6 +57,7 @@ const LISTEN_ONLY = ['host', 'port', 'tls'] as const;
  * @throws InvalidArgumentError when `httpServer` is not an HTTP server, for `host`, `port` or `tls`, or for a bad option
  * @throws Error when the htpasswd file cannot be read or has a line in an unknown format
  */
+export function attach<Api extends ApiMap = UntypedApi>(httpServer: HttpServer, options?: AttachOptions<Api>): Promise<Server<Api>>;
 export async function attach(httpServer: HttpServer, options: AttachOptions = {}): Promise<Server> {
   if (httpServer === null || typeof httpServer !== 'object' || typeof httpServer.on !== 'function' || typeof httpServer.address !== 'function') {
     throw new InvalidArgumentError('httpServer', 'an http or https server', httpServer);

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket, RawData } from 'ws';
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { JsonValue } from '../json.js';
+import type { NotifyData, NotifyName, StateOf, UntypedApi } from '../protocol/api-map.js';
 import { EXTENSION_PROTOCOL, parseClientMessage, type ClientMessage, type HelloMessage, type ViewMessage } from '../protocol/messages.js';
 import type { Storage } from '../state/storage.js';
 import {
@@ -65,12 +66,14 @@ function closedError(): Error {
 
 /**
  * A client connected to the juggler endpoint. Created by the server; given
- * to `onConnection`, `onRequest` and the other callbacks.
+ * to `onConnection`, `onRequest` and the other callbacks. Typed by the API
+ * map of `listen<Api>()` (README, "Types"): `state` and `notify()`.
  */
 // What the state channel calls on it (StateSubscriber) is internal, so it is not declared with
 // `implements`: the published types would name an interface users never see. ConnectionState's
 // constructor checks the shape.
-export class Connection {
+// The API map is types only: the parts and callbacks get `this as Connection<never>`, the untyped view of the same object.
+export class Connection<Api = UntypedApi> {
   /** The client's address: from Forwarded / X-Forwarded-For when trusted, else the socket's. */
   readonly remote: string;
   /** The authenticated user (htpasswd user name or what `authenticate` returned), else null. */
@@ -140,7 +143,7 @@ export class Connection {
     const handlerError = (err: Error): void => this.#report(err, 'handler');
     const internalError = (err: Error): void => this.#fail(err);
     this.#requests = new RequestDispatcher<Connection>(config.requests, {
-      conn: this,
+      conn: this as Connection<never>,
       transport,
       isOpen,
       pauseSocket: (paused) => (paused ? ws.pause() : ws.resume()),
@@ -149,7 +152,7 @@ export class Connection {
     });
     this.#streams = this.extension
       ? new StreamCalls<Connection>(config.streams, {
-          conn: this,
+          conn: this as Connection<never>,
           send: (message) => {
             if (this.isOpen) transport.send(message);
           },
@@ -176,8 +179,9 @@ export class Connection {
    * extension connection, its session's, which outlives a reconnect).
    * @throws Error on an extension connection before its `hello` (no callback sees one then)
    */
-  get state(): Storage {
-    return this.#state.storage(this.#joined);
+  get state(): Storage<StateOf<Api>> {
+    // Types only: the storage is the same object whatever the map says it holds.
+    return this.#state.storage(this.#joined) as unknown as Storage<StateOf<Api>>;
   }
 
   /** The session id on a koa-juggler.v1 connection (to key the application's own data), else null. */
@@ -258,6 +262,7 @@ export class Connection {
    * @example
    * await conn.notify('alarm', { level: 2 });
    */
+  async notify<N extends NotifyName<Api>>(name: N, data?: NotifyData<Api, N>): Promise<void>;
   async notify(name: string, data: JsonValue = null): Promise<void> {
     if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', name);
     if (!this.isOpen) throw closedError();
@@ -393,7 +398,7 @@ export class Connection {
     const { view } = this.#ctx.config.views;
     if (view === null || this.#state.view !== null) return true;
     try {
-      this.#state.setView(view(this) ?? null, 'the value view(conn) returned');
+      this.#state.setView(view(this as Connection<never>) ?? null, 'the value view(conn) returned');
       return true;
     } catch (err) {
       this.#fail(toError(err), 'connection');
@@ -414,7 +419,7 @@ export class Connection {
     const session = this.#session;
     return answerViewRequest(
       {
-        conn: this,
+        conn: this as Connection<never>,
         onView: this.#ctx.config.views.onView,
         isOpen: () => this.isOpen,
         apply: (granted) => {
@@ -437,7 +442,7 @@ export class Connection {
     const { onConnection } = this.#ctx.config;
     if (onConnection) {
       try {
-        await onConnection(this);
+        await onConnection(this as Connection<never>);
       } catch (err) {
         this.#report(toError(err), 'connection');
         this.closeWith(CLOSE_INTERNAL_ERROR, 'connection setup failed');
@@ -525,7 +530,7 @@ export class Connection {
 
   #report(err: Error, kind: ErrorKind): void {
     try {
-      this.#ctx.config.onError(err, { conn: this, kind });
+      this.#ctx.config.onError(err, { conn: this as Connection<never>, kind });
     } catch {
       // An onError that throws must not take the connection or the server down.
     }
@@ -546,7 +551,7 @@ export class Connection {
       () => this.#streams?.abortAll(),
       () => this.#state.leave(),
       () => this.#session !== null && this.#ctx.sessions!.release(this.#session),
-      () => this.#ctx.onClosed(this),
+      () => this.#ctx.onClosed(this as Connection<never>),
     ];
     for (const step of steps) {
       try {

@@ -7,6 +7,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { mount } from './attach.js';
 import { resolveOptions, type ListenOptions } from './options.js';
 import type { Server } from './server.js';
+import type { ApiMap, UntypedApi } from '../protocol/api-map.js';
 
 /**
  * Starts a juggler server.
@@ -24,6 +25,7 @@ import type { Server } from './server.js';
  * @throws InvalidArgumentError for a bad option (the message names it)
  * @throws Error when the htpasswd file cannot be read or has a line in an unknown format, or the port is taken
  */
+export function listen<Api extends ApiMap = UntypedApi>(options?: ListenOptions<Api>): Promise<Server<Api>>;
 export async function listen(options: ListenOptions = {}): Promise<Server> {
   const o = resolveOptions(options);
   const http: HttpServer = o.tls ? createHttpsServer(o.tls) : createHttpServer();

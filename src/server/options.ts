@@ -21,24 +21,27 @@ import { checkAllowedHosts } from './allowed-hosts.js';
 import type { CompressionOption } from '../compression-option.js';
 import type { ViewPaths } from '../state/view-paths.js';
 import type { OnView } from './view-request.js';
+import type { StateOf, UntypedApi } from '../protocol/api-map.js';
+import type { NotifyHandler, RequestHandler, StreamHandler } from './typed-handlers.js';
 
 export type { ErrorKind, UpgradeRequest } from './connection-config.js';
 
 /**
  * The options of {@link listen} (and of {@link attach}, which takes all of
- * them but `host`, `port` and `tls`).
+ * them but `host`, `port` and `tls`). `Api` is the API map (README,
+ * "Types"): it types the handlers, their connections and `state`.
  */
-export interface ListenOptions {
+export interface ListenOptions<Api = UntypedApi> {
   /** Interface to listen on. @default '127.0.0.1' */
   host?: string;
   /** TCP port; 0 picks a free one (see `server.port`). @default 0 */
   port?: number;
   /** Called for each new connection. May be async: its requests wait until it settles; a throw closes it with 1011. */
-  onConnection?: (conn: Connection) => void | Promise<void>;
+  onConnection?: (conn: Connection<Api>) => void | Promise<void>;
   /** Answers requests. Returning `undefined` sends `null`; throwing sends a failed response. */
-  onRequest?: (conn: Connection, name: string, data: JsonValue) => JsonValue | undefined | void | Promise<JsonValue | undefined | void>;
+  onRequest?: RequestHandler<Api>;
   /** Told about handler errors, protocol closes and socket errors. @default one log line each on stderr */
-  onError?: (err: Error, context: { conn: Connection | null; kind: ErrorKind }) => void;
+  onError?: (err: Error, context: { conn: Connection<Api> | null; kind: ErrorKind }) => void;
   /** URL path of the WebSocket endpoint. @default '/ws' */
   wsPath?: string;
   /** Directory of static files (dotfiles are never served). @default none */
@@ -56,7 +59,7 @@ export interface ListenOptions {
   /** How long `server.close()` waits for connections to close before cutting them. @default 100 */
   shutdownTimeout?: number;
   /** One Storage shared by all connections. @default a new Storage per connection */
-  state?: Storage | null;
+  state?: Storage<StateOf<Api>> | null;
   /** Handle a connection's requests concurrently instead of one at a time. @default false */
   parallelRequests?: boolean;
   /** Extra Koa middleware, mounted after authentication and before static files. @default [] */
@@ -103,9 +106,9 @@ export interface ListenOptions {
   /** Offer the koa-juggler.v1 extension to clients that ask for it; official clients never see it. @default true */
   extensions?: boolean;
   /** One-way messages from clients (`client.notify()`). Throwing is reported to onError; nothing is sent back. */
-  onNotify?: ((conn: Connection, name: string, data: JsonValue) => void | Promise<void>) | null;
+  onNotify?: NotifyHandler<Api> | null;
   /** Streaming calls (`client.stream()`): unary, server-, client- or bidirectional streaming. */
-  onStream?: ((conn: Connection, name: string, data: JsonValue, call: ServerCall) => unknown) | null;
+  onStream?: StreamHandler<Api> | null;
   /**
    * HMAC key for session tokens, or a list for rotation (the first signs, all verify).
    * Required with `cluster`. @default random per process (sessions do not survive a restart)

@@ -22,8 +22,11 @@ function abortedError(reason: string): Error {
  * async onStream(conn, name, data, call) {
  *   for await (const item of call) await call.send(item * 2);
  * }
+ *
+ * Typed by the API map (README, "Types"): `In` is what the client sends,
+ * `Out` what `send()` takes.
  */
-export class ServerCall implements AsyncIterable<JsonValue> {
+export class ServerCall<In = JsonValue, Out = JsonValue> implements AsyncIterable<In> {
   /** The call id (the client's). */
   readonly id: number;
   readonly #core: StreamCall;
@@ -52,12 +55,12 @@ export class ServerCall implements AsyncIterable<JsonValue> {
    * @throws Error (name AbortError) when the call was cancelled or the connection is gone
    * @throws Error when the call has already ended
    */
-  async send(value: JsonValue): Promise<void> {
+  async send(value: Out): Promise<void> {
     if (value === undefined) throw new InvalidArgumentError('value', 'a JSON value', value);
     if (this.#abort.signal.aborted) throw abortedError('cancelled');
     const local = this.#core.local;
     if (local === 'ending' || local === 'ended') throw new Error(`call ${this.id} already ended`);
-    await this.#core.send(value);
+    await this.#core.send(value as JsonValue);
   }
 
   /** Ends the server's half: the client gets `stream-end` after what was sent. Safe to call twice. */
@@ -66,12 +69,12 @@ export class ServerCall implements AsyncIterable<JsonValue> {
   }
 
   /** The client's items in order, until it ends the call; granting credit as each one is taken. */
-  [Symbol.asyncIterator](): AsyncIterator<JsonValue> {
+  [Symbol.asyncIterator](): AsyncIterator<In> {
     return {
       next: () => {
-        if (this.#core.buffered > 0) return Promise.resolve({ value: this.#core.take(), done: false });
+        if (this.#core.buffered > 0) return Promise.resolve({ value: this.#core.take() as In, done: false });
         if (this.#readOver) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => (this.#pull = resolve));
+        return new Promise((resolve) => (this.#pull = resolve as (result: IteratorResult<JsonValue>) => void));
       },
       return: () => Promise.resolve({ value: undefined, done: true }),
     };
@@ -88,7 +91,7 @@ export class ServerCall implements AsyncIterable<JsonValue> {
     }
     if (outcome.value !== undefined && this.#core.local === 'open') {
       try {
-        await this.send(outcome.value as JsonValue);
+        await this.send(outcome.value as Out);
       } catch {
         return;
       }

@@ -30,6 +30,7 @@ import type { ServerCluster } from './cluster-hooks.js';
 import { memorySessions } from './sessions.js';
 import { checkBroadcast, deliverBroadcast, joinCluster } from './broadcast.js';
 import type { JsonValue } from '../json.js';
+import type { NotifyData, NotifyName, UntypedApi } from '../protocol/api-map.js';
 import { guardUpgrade, isWsPath, type UpgradeGuardOptions } from './upgrade.js';
 
 /** @internal what listen() and attach() hand the server */
@@ -59,7 +60,7 @@ export interface ServerParts {
  * console.log(server.port);
  * await server.close();
  */
-export class Server {
+export class Server<Api = UntypedApi> {
   /** The Koa application, for users who compose further. */
   readonly app: Koa;
   readonly #http: HttpServer;
@@ -150,8 +151,8 @@ export class Server {
   }
 
   /** The open connections. */
-  get connections(): Iterable<Connection> {
-    return this.#connections.values();
+  get connections(): Iterable<Connection<Api>> {
+    return this.#connections.values() as Iterable<Connection<never>>;
   }
 
   /**
@@ -192,6 +193,7 @@ export class Server {
    * @example
    * await server.broadcast('alarm', { level: 2 });
    */
+  broadcast<N extends NotifyName<Api>>(name: N, data?: NotifyData<Api, N>): Promise<void>;
   broadcast(name: string, data: JsonValue = null): Promise<void> {
     checkBroadcast(name, data);
     const cluster = this.#options.cluster;

@@ -18,6 +18,7 @@ import { adoptValue } from './adopt-value.js';
 import { ChangeLog, type ChangeLogOptions } from './change-log.js';
 import { LocalLog } from './local-log.js';
 import { normalizePath, type Path, type PathSegment } from './path.js';
+import type { CheckedPath, ValueAt } from './typed-path.js';
 import { checkPadding, childOf, ownChild, TRACK_OWNERSHIP, UNTRACKED, writeKey, type Container } from './json-node.js';
 import { reportCallbackError } from './report-error.js';
 export { MAX_ARRAY_PADDING } from './json-node.js';
@@ -30,7 +31,7 @@ export interface StorageOptions {
 }
 
 /** Called after every change with the storage's current value (live, read-only). */
-export type ChangeListener = (data: JsonValue) => void;
+export type ChangeListener<T = JsonValue> = (data: T) => void;
 
 /** What the state layer reaches behind a storage; never exported from the package. */
 interface StorageInternals {
@@ -68,27 +69,31 @@ let openingLog: StateLog | null = null;
  * state.get(['plant', 'pumps', 'p1', 'rpm'])         // 1450
  * state.remove(['plant', 'pumps', 'p1'])
  * stop()
+ *
+ * Typed: `new Storage<Plant>(initial)` checks paths and values against
+ * `Plant` where TypeScript can follow them (README, "Types"); the default
+ * is untyped (`JsonValue`).
  */
-export class Storage {
+export class Storage<T = JsonValue> {
   #root: JsonValue;
   readonly #owned: WeakSet<object> = TRACK_OWNERSHIP ? new WeakSet<object>() : UNTRACKED;
   readonly #log: StateLog;
   readonly #changes: ChangeLog;
-  #listeners: readonly ChangeListener[] = [];
+  #listeners: readonly ChangeListener<any>[] = [];
   // Whether the entry being applied changed anything: then it is committed.
   #dirty = false;
   // The local log applies at once: set() and remove() apply as its submit() would.
   readonly #local: boolean;
 
   static {
-    internals = (storage) => ({ changes: storage.#changes, log: storage.#log });
+    internals = (storage: Storage<any>) => ({ changes: storage.#changes, log: storage.#log });
   }
 
   /**
    * @param initial the starting value; it belongs to the storage afterwards
    * @throws InvalidArgumentError when `initial` is not JSON (see {@link Storage.set})
    */
-  constructor(initial: JsonValue = null, options: StorageOptions = {}) {
+  constructor(initial: NoInfer<T> = null as NoInfer<T>, options: StorageOptions = {}) {
     const log = openingLog ?? new LocalLog();
     openingLog = null;
     const target: LogTarget = {
@@ -99,15 +104,15 @@ export class Storage {
     };
     const snapshot = log.open(target);
     const changes = new ChangeLog(options.log, snapshot.position);
-    this.#root = adoptValue(log instanceof LocalLog && snapshot.value === null ? initial : snapshot.value, this.#owned, 'initial');
+    this.#root = adoptValue(log instanceof LocalLog && snapshot.value === null ? (initial as JsonValue) : snapshot.value, this.#owned, 'initial');
     this.#log = log;
     this.#local = log instanceof LocalLog;
     this.#changes = changes;
   }
 
   /** The current value: live and read-only (see the class comment). */
-  get data(): JsonValue {
-    return this.#root;
+  get data(): T {
+    return this.#root as T;
   }
 
   /**
@@ -116,6 +121,7 @@ export class Storage {
    * step on an array finds nothing.
    * @throws InvalidArgumentError for an invalid path
    */
+  get<const P extends Path = readonly []>(path?: P & CheckedPath<T, P>): ValueAt<T, P> | undefined;
   get(path: Path = []): JsonValue | undefined {
     const segments = normalizePath(path);
     let node: JsonValue | undefined = this.#root;
@@ -141,6 +147,7 @@ export class Storage {
    *   or array appearing twice, or one the storage holds or held). Nothing
    *   changes when it throws.
    */
+  set<const P extends Path>(path: P & CheckedPath<T, P>, value: ValueAt<T, P>): void;
   set(path: Path, value: JsonValue): void {
     const segments = normalizePath(path);
     if (this.#local) this.#applyNow(false, segments, value);
@@ -153,6 +160,7 @@ export class Storage {
    * `null`. A missing path is a no-op: nothing is recorded, no listener runs.
    * @throws InvalidArgumentError for an invalid path
    */
+  remove<const P extends Path>(path: P & CheckedPath<T, P>): void;
   remove(path: Path): void {
     const segments = normalizePath(path);
     if (this.#local) this.#applyNow(true, segments, null);
@@ -166,7 +174,7 @@ export class Storage {
    * @returns a function that unregisters the callback (safe to call twice)
    * @throws InvalidArgumentError when `callback` is not a function
    */
-  onChange(callback: ChangeListener): () => void {
+  onChange(callback: ChangeListener<T>): () => void {
     if (typeof callback !== 'function') throw new InvalidArgumentError('callback', 'a function', callback);
     // Copy on change: a callback that unregisters (or registers) during a change does not disturb the loop.
     this.#listeners = [...this.#listeners, callback];

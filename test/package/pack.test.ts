@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliProcess, ROOT } from '../support/cli.js';
 import { installedPackage, npm, type InstalledPackage } from '../support/packed-package.js';
@@ -137,6 +138,28 @@ describe('the package (npm pack, installed into a scratch project)', function ()
     const exit = await client.waitExit(20_000);
     assert.equal(exit.code, 0, client.stderr.join('\n'));
     assert.deepEqual(client.stdout, ['state {"count":0}', 'answer 2', 'state {"count":2}']);
+    server.child.kill('SIGTERM');
+    assert.equal((await server.waitExit()).code, 0);
+  });
+  it('type-checks examples/typed against the installed types, then runs it', async () => {
+    const dir = join(pkg.dir, 'typed');
+    mkdirSync(dir, { recursive: true });
+    for (const file of ['api.ts', 'server.ts', 'client.ts', 'tsconfig.json']) copyFileSync(join(ROOT, 'examples', 'typed', file), join(dir, file));
+    // The repository's tsc, but 'koa-juggler' resolves to the installed package's .d.ts files.
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    execFileSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json'), '--typeRoots', join(ROOT, 'node_modules', '@types')], { cwd: dir, stdio: 'pipe' });
+    const server = new CliProcess([], { script: join(dir, 'out', 'server.js'), cwd: dir, env: { NODE_OPTIONS: undefined, PORT: '0' } });
+    const url = await server.listening(20_000);
+    const client = new CliProcess([`ws://${url.host}/ws`], { script: join(dir, 'out', 'client.js'), cwd: dir, env: { NODE_OPTIONS: undefined } });
+    const exit = await client.waitExit(20_000);
+    assert.equal(exit.code, 0, client.stderr.join('\n'));
+    assert.deepEqual(client.stdout, [
+      'answer 3200 true',
+      'alarm p1: 3200 rpm is too fast',
+      'state {"p1":{"rpm":3200,"on":true}}',
+      'stop null',
+      'state {"p1":{"rpm":0,"on":false}}',
+    ]);
     server.child.kill('SIGTERM');
     assert.equal((await server.waitExit()).code, 0);
   });
