@@ -14,7 +14,7 @@ export type { ServerCluster, ClusterServerHooks } from './server/cluster-hooks.j
 export { Storage, type StorageOptions, type ChangeListener } from './state/storage.js';
 export type { ChangeLogOptions } from './state/change-log.js';
 export type { Path, PathSegment } from './state/path.js';
-export type { CheckedPath, IsLiteralPath, IsUntyped, PathKey, PathStepsLeft, StepInto, TypedKey, TypedPath, TypedPathDepth, TypedPathStep, ValueAt } from './state/typed-path.js';
+export type { CheckedPath, IsLiteralPath, IsUntyped, PathKey, PathStepsLeft, StepInto, TypedKey, TypedPath, TypedPathDepth, TypedPathStep, UntypedPath, ValueAt } from './state/typed-path.js';
 // The API map's types (README, "Types"), all of them.
 export type * from './protocol/api-map.js';
 export type { NotifyHandler, RequestAnswer, RequestHandler, StreamHandler, StreamHandlerArgs, WithConnection } from './server/typed-handlers.js';

@@ -18,7 +18,7 @@ import { adoptValue } from './adopt-value.js';
 import { ChangeLog, type ChangeLogOptions } from './change-log.js';
 import { LocalLog } from './local-log.js';
 import { normalizePath, type Path, type PathSegment } from './path.js';
-import type { CheckedPath, ValueAt } from './typed-path.js';
+import type { CheckedPath, UntypedPath, ValueAt } from './typed-path.js';
 import { checkPadding, childOf, ownChild, TRACK_OWNERSHIP, UNTRACKED, writeKey, type Container } from './json-node.js';
 import { reportCallbackError } from './report-error.js';
 export { MAX_ARRAY_PADDING } from './json-node.js';
@@ -121,6 +121,8 @@ export class Storage<T = JsonValue> {
    * step on an array finds nothing.
    * @throws InvalidArgumentError for an invalid path
    */
+  get(path: UntypedPath<T>): JsonValue | undefined;
+  /** A typed storage: `path` is checked against `T` and the result has the type found there. */
   get<const P extends Path = readonly []>(path?: P & CheckedPath<T, P>): ValueAt<T, P> | undefined;
   get(path: Path = []): JsonValue | undefined {
     const segments = normalizePath(path);
@@ -147,6 +149,8 @@ export class Storage<T = JsonValue> {
    *   or array appearing twice, or one the storage holds or held). Nothing
    *   changes when it throws.
    */
+  set(path: UntypedPath<T>, value: JsonValue): void;
+  /** A typed storage: `path` is checked against `T` and `value` must have the type found there. */
   set<const P extends Path>(path: P & CheckedPath<T, P>, value: ValueAt<T, P>): void;
   set(path: Path, value: JsonValue): void {
     const segments = normalizePath(path);
@@ -160,6 +164,8 @@ export class Storage<T = JsonValue> {
    * `null`. A missing path is a no-op: nothing is recorded, no listener runs.
    * @throws InvalidArgumentError for an invalid path
    */
+  remove(path: UntypedPath<T>): void;
+  /** A typed storage: `path` is checked against `T`. */
   remove<const P extends Path>(path: P & CheckedPath<T, P>): void;
   remove(path: Path): void {
     const segments = normalizePath(path);

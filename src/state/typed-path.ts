@@ -95,3 +95,12 @@ export type StepInto<T, K> = IsUntyped<T> extends true
 
 /** What a `Storage<T>` method takes as `P`: `P` itself when it is a path into `T` or a path built at run time, else the paths that are (so the error names them). */
 export type CheckedPath<T, P> = IsLiteralPath<P> extends true ? (P extends TypedPath<T> | TypedKey<T> ? P : TypedPath<T> | TypedKey<T>) : Path;
+
+/**
+ * Any {@link Path} on an untyped storage, `never` on a typed one: the first
+ * overload of `get`/`set`/`remove`, so that untyped code, paths built at run
+ * time (`[...base, 'value']`) included, compiles exactly as before typing
+ * existed. (A `const` type parameter infers a spread as a variadic tuple
+ * that the argument's own type, `string[]`, then fails to match.)
+ */
+export type UntypedPath<T> = IsUntyped<T> extends true ? Path : never;

@@ -1,7 +1,7 @@
 /** The demo's simulated plant (src/cli/plant.ts), stepped by hand on a Storage. */
 import assert from 'node:assert/strict';
 import { Plant, PLANT_AREAS, type PlantEvent } from '../../src/cli/plant.js';
-import { JugglerError, Storage } from '../../src/index.js';
+import { JugglerError, Storage, type JsonValue, type Path } from '../../src/index.js';
 
 function plant(options: ConstructorParameters<typeof Plant>[3] = {}) {
   const state = new Storage({});
@@ -30,7 +30,10 @@ describe('Plant (the demo simulation)', () => {
     const before = JSON.stringify(state.get(['plant', 'areas']));
     const sets: unknown[] = [];
     const set = state.set.bind(state);
-    state.set = (path, value) => { sets.push(path); set(path, value); };
+    state.set = ((path: Path, value: JsonValue) => {
+      sets.push(path);
+      set(path, value);
+    }) as typeof state.set;
     p.step();
     // 30 random points and 4 trended ones per area: a value each, a quality or an alarm sometimes.
     const values = sets.filter((path) => Array.isArray(path) && path.at(-1) === 'value').length;

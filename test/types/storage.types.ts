@@ -84,3 +84,13 @@ loose.remove(somePath);
 loose.onChange((data: JsonValue) => data);
 // @ts-expect-error untyped is still JSON only
 loose.set('when', new Date());
+
+// Untyped storages take paths built at run time, as before typing existed.
+const built = new Storage({ points: {} });
+const base: string[] = ['points', 'p1'];
+built.set([...base, 'value'], 1);
+built.get([...base, 'value']);
+built.get();
+built.remove([...base, 'value']);
+const readBuilt = () => built.get([...base, 'value']);
+export type Built = [Expect<Equal<ReturnType<typeof readBuilt>, JsonValue | undefined>>];
