@@ -62,6 +62,25 @@ describe('cluster failures with a node in its own process', function () {
     assert.deepEqual(live.state, b.state.data);
   });
 
+  it('Redis restarted with its AOF mid-write: no duplicate entry from a lost reply, every node ends exact', async () => {
+    const name = freshName();
+    const b = await node(redis.url, name, { initial: {} });
+    const child = await ChildNode.start(redis.url, name);
+    child.loop(['a', 'b']);
+    await child.wroteAtLeast(20);
+    const epoch = b.version.split('.')[0];
+    await redis.restart();
+    const before = child.wrote;
+    await child.wroteAtLeast(before + 20);
+    await child.kill();
+    const log = await logWrites(await rawClient(redis.url), name);
+    // Rounds in order, each once: a write whose reply was lost with Redis was not appended again.
+    log.forEach((entry, i) => assert.deepEqual(entry.writes, [['s', ['a'], i + 1], ['s', ['b'], i + 1]], `entry ${entry.seq}`));
+    await waitFor(() => seqOf(b.version) === log.at(-1)!.seq, 'b to apply the whole log', 10_000);
+    assert.equal(b.version.split('.')[0], epoch, 'the AOF kept the epoch');
+    assert.deepEqual(b.state.data, { a: log.length, b: log.length });
+  });
+
   it('a node stopped longer than retention, then continued, finds the gap and resyncs; its clients end exact', async () => {
     const name = freshName();
     const a = await node(redis.url, name, { initial: { n: 0 }, snapshotInterval: 10, retention: 0 });
