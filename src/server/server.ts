@@ -111,6 +111,7 @@ export class Server {
     if (cluster) {
       this.#stateSources.settled = () => cluster.settled();
       this.#stateSources.stale = () => cluster.stale;
+      if (cluster.catchUp) this.#stateSources.catchUp = (version) => cluster.catchUp!(version);
     }
     this.#leaveCluster = cluster ? joinCluster(cluster, () => this.#connections, o.onError) : null;
     if (cluster) this.#operateCluster(cluster);
