@@ -25,7 +25,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // (It switches off the Storage's development-only ownership checks; ws and
 // the raw references do not read it.)
 process.env.NODE_ENV ??= 'production';
-const NAMES = ['request-response', 'fan-out', 'state-size', 'plant-dashboard', 'join', 'memory', 'client-apply', 'client-snapshots', 'resume', 'fan-out-metrics', 'compression'];
+const NAMES = ['request-response', 'fan-out', 'state-size', 'plant-dashboard', 'join', 'memory', 'client-apply', 'client-snapshots', 'resume', 'fan-out-metrics', 'compression', 'cluster-latency', 'cluster-writes'];
 
 /**
  * A private copy of dist/ for this run (inside node_modules/.cache, so its
@@ -60,6 +60,8 @@ async function loadBenchmarks(): Promise<Benchmark[]> {
     import('./client-snapshots.js').then((m) => m.clientSnapshots),
     import('./resume.js').then((m) => m.resume),
     import('./compression.js').then((m) => m.compression),
+    import('./cluster-latency.js').then((m) => m.clusterLatency),
+    import('./cluster-writes.js').then((m) => m.clusterWrites),
   ]);
   return modules;
 }
