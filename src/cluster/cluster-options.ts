@@ -36,6 +36,12 @@ export interface RedisClusterOptions {
   resetWait?: number;
   /** How often (ms) the snapshot and trim check runs. @default 1000 */
   snapshotCheck?: number;
+  /**
+   * How long (ms) a client resuming from a version this node has not
+   * applied yet waits for it before it gets the whole value instead of a
+   * diff; 0 never waits. @default 1000
+   */
+  resumeWait?: number;
 }
 
 /** The options with defaults applied. */
@@ -53,11 +59,12 @@ export interface ResolvedClusterOptions {
   leaseTtl: number;
   resetWait: number;
   snapshotCheck: number;
+  resumeWait: number;
 }
 
 const KNOWN = new Set([
   'url', 'name', 'initial', 'snapshotInterval', 'retention', 'writeTimeout', 'maxPendingWrites', 'onError',
-  'nodeId', 'watchdog', 'leaseTtl', 'resetWait', 'snapshotCheck',
+  'nodeId', 'watchdog', 'leaseTtl', 'resetWait', 'snapshotCheck', 'resumeWait',
 ]);
 
 function defaultOnError(err: Error): void {
@@ -103,5 +110,6 @@ export function resolveClusterOptions(options: RedisClusterOptions): ResolvedClu
     leaseTtl: num('leaseTtl', 5000, 10),
     resetWait: num('resetWait', 2000, 0),
     snapshotCheck: num('snapshotCheck', 1000, 5),
+    resumeWait: num('resumeWait', 1000, 0),
   };
 }

@@ -15,4 +15,4 @@ export { ClusterState } from './cluster-state.js';
 export type { RedisClusterOptions } from './cluster-options.js';
 export { ClusterUnavailableError, InvalidArgumentError } from '../errors.js';
 export type { Storage, StorageOptions, ChangeLogOptions, ChangeListener, Path, PathSegment, JsonValue, ServerCluster, ClusterServerHooks } from '../index.js';
-export type { CheckedPath, IsLiteralPath, IsUntyped, PathKey, PathStepsLeft, StepInto, TypedKey, TypedPath, TypedPathDepth, TypedPathStep, ValueAt } from '../index.js';
+export type { CheckedPath, IsLiteralPath, IsUntyped, PathKey, PathStepsLeft, StepInto, TypedKey, TypedPath, TypedPathDepth, TypedPathStep, UntypedPath, ValueAt } from '../index.js';

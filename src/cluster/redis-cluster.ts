@@ -9,6 +9,7 @@
 import { ClusterUnavailableError } from '../errors.js';
 import type { JsonValue } from '../json.js';
 import type { ClusterOperating, ClusterServerHooks, ServerCluster } from '../server/cluster-hooks.js';
+import { CatchUp } from './catch-up.js';
 import { ClusterLog } from './cluster-log.js';
 import { resolveClusterOptions, type RedisClusterOptions, type ResolvedClusterOptions } from './cluster-options.js';
 import { ClusterState } from './cluster-state.js';
@@ -40,6 +41,7 @@ export class RedisCluster implements ServerCluster {
   readonly #snapshots: SnapshotKeeper;
   readonly #recovery: Recovery;
   readonly #hold: RetentionHold;
+  readonly #catchUp: CatchUp;
   readonly #downLinks = new Set<string>();
   #clockOffset: number;
   #stale = false;
@@ -59,6 +61,11 @@ export class RedisCluster implements ServerCluster {
     this.state = new ClusterState(this.#log, (err) => this.#report(err instanceof Error ? err : new Error(String(err))));
     this.#hold = new RetentionHold(changeLogOf(this.state), options.retention);
     const node = this;
+    this.#catchUp = new CatchUp({
+      get epoch() { return node.#log.epoch; },
+      get seq() { return node.#log.seq; },
+      seqOf: (version) => node.#log.versions.seqOf(version),
+    }, options.resumeWait);
     this.#snapshots = new SnapshotKeeper(store, {
       get epoch() { return node.#log.epoch; },
       get seq() { return node.#log.seq; },
@@ -99,6 +106,11 @@ export class RedisCluster implements ServerCluster {
     const nodes = await this.#store.liveNodes();
     const head = Math.max(this.#store.lastKnownHead, ...nodes.map((n) => n.seq));
     return nodes.map((n) => ({ id: n.nodeId, self: n.nodeId === this.nodeId, lag: n.epoch === this.#log.epoch ? head - n.seq : null }));
+  }
+
+  /** @internal null when this node can resume a client from `version` now; else settles once it applied it, or after `resumeWait` */
+  catchUp(version: string): Promise<void> | null {
+    return this.#closed ? null : this.#catchUp.wait(version);
   }
 
   /** @internal sessions and keyed results in this cluster's Redis, for `listen({ cluster })` */
@@ -157,6 +169,7 @@ export class RedisCluster implements ServerCluster {
     this.#snapshots.close();
     this.#recovery.close();
     this.#hold.close();
+    this.#catchUp.close();
     this.#log.failAll(new ClusterUnavailableError('the cluster node closed', { sent: false }));
     await this.#store.releaseLease().catch(() => {});
     await this.#store.close();
@@ -169,7 +182,10 @@ export class RedisCluster implements ServerCluster {
 
   #wire(loaded: LoadedState): void {
     const store = this.#store;
-    store.on('entries', (entries: LogEntry[]) => this.#log.applyEntries(entries));
+    store.on('entries', (entries: LogEntry[]) => {
+      this.#log.applyEntries(entries);
+      this.#catchUp.check();
+    });
     store.on('junk', ({ seq, reason }) => this.#log.skip(seq, reason));
     store.on('stopped', (why: ReaderStop) => this.#recovery.readerStopped(why));
     store.on('backwards', (why) => this.#recovery.backwards(why));
@@ -183,6 +199,7 @@ export class RedisCluster implements ServerCluster {
 
   #resumed(state: LoadedState): void {
     this.#snapshots.reset(state.seq);
+    this.#catchUp.check();
     for (const junk of state.junk) this.#report(new Error(`log entry ${junk.seq} is not one of ours (${junk.reason}): skipped on every node`));
     for (const b of state.broadcasts) this.#deliver(b.name, b.data, b.time);
   }

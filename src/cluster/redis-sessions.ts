@@ -11,6 +11,9 @@
  * after its last one left (or its node died). While Redis does not answer,
  * a `hello` presenting a session gets a new local session within
  * `resumeTimeout`: a client must not wait on Redis to get its dashboard.
+ *
+ * The view granted to a session's client (`client.setView()`) is kept in
+ * its record too, so the session resumed on another node starts in it.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { MIN_REMEMBERED_KEYS } from '../server/keyed-results.js';
@@ -56,6 +59,19 @@ function positive(value: unknown, argument: string, fallback: number, min = 1): 
   return value;
 }
 
+/** A view read back from a record: paths of strings, or null (everything); undefined when unreadable. */
+function parseView(text: string | undefined): string[][] | null | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const view = JSON.parse(text) as unknown;
+    if (view === null) return null;
+    if (Array.isArray(view) && view.every((p) => Array.isArray(p) && p.every((k) => typeof k === 'string'))) return view as string[][];
+  } catch {
+    // Reported by the caller as unreadable.
+  }
+  return undefined;
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   promise.catch(() => {});
@@ -76,6 +92,8 @@ class RedisSessions implements Sessions {
   /** How long a live session's record lasts without renewal; renewed every third of it. */
   readonly #liveTtl: number;
   readonly #timer: ReturnType<typeof setInterval>;
+  /** Sessions whose granted view Redis may not have yet (it was away): written when it is back. */
+  readonly #unsavedViews = new Map<string, string[][] | null>();
 
   constructor(source: SessionStoreSource, options: SessionBackendOptions, keyed: KeyedContext, resumeTimeout: number) {
     this.#options = options;
@@ -100,9 +118,9 @@ class RedisSessions implements Sessions {
       return { session: held, resumed: true };
     }
     return withTimeout(this.#resume(id), this.#resumeTimeout, false).then((resumed) => {
-      if (!resumed) return this.#fresh();
+      if (resumed === false) return this.#fresh();
       // Another connection on this session may have opened here meanwhile.
-      const session = this.#local.get(id) ?? this.#attach(id);
+      const session = this.#local.get(id) ?? this.#attach(id, resumed.view);
       if (session.connections === 0) this.#local.set(id, session);
       session.connections += 1;
       return { session, resumed: true };
@@ -118,6 +136,7 @@ class RedisSessions implements Sessions {
     session.connections -= 1;
     if (session.connections > 0) return;
     this.#local.delete(session.id);
+    this.#unsavedViews.delete(session.id);
     const { sessionTimeout, maxSessions } = this.#options;
     this.#link
       .run((c) => c.sessionIdle([`${this.#prefix}sessions`], [this.#prefix, SESSION_FORMAT, sessionTimeout, maxSessions, session.id]) as Promise<unknown>)
@@ -130,18 +149,44 @@ class RedisSessions implements Sessions {
     clearInterval(this.#timer);
     this.#link.off('up', this.#onUp);
     this.#local.clear();
+    this.#unsavedViews.clear();
   }
 
-  readonly #onUp = (): void => this.#renew([...this.#local.keys()]);
+  readonly #onUp = (): void => {
+    this.#renew([...this.#local.keys()]);
+    for (const [id, view] of this.#unsavedViews) this.#keepView(id, view);
+  };
 
-  /** Whether Redis holds a record of session `id` in a format we read; if so it is live again. */
-  async #resume(id: string): Promise<boolean> {
+  /**
+   * Whether Redis holds a record of session `id` in a format we read (if so
+   * it is live again), with the view its client was granted.
+   */
+  async #resume(id: string): Promise<false | { view: string[][] | null | undefined }> {
     if (!this.#link.ready) return false;
     const reply = (await this.#link.run(
       (c) => c.sessionResume([`${this.#prefix}s:${id}`, `${this.#prefix}sessions`], [SESSION_FORMAT, this.#liveTtl, id]) as Promise<unknown>,
     )) as [string, string?];
     if (reply[0] === 'format') this.#report(new Error(`session record in format ${reply[1]} (this node reads ${SESSION_FORMAT}): treated as absent`));
-    return reply[0] === 'ok';
+    if (reply[0] !== 'ok') return false;
+    const view = parseView(reply[1]);
+    if (reply[1] !== undefined && view === undefined) this.#report(new Error(`session ${id}: its record's view is unreadable; resumed without it`));
+    return { view };
+  }
+
+  /** Writes a session's granted view into its record; if Redis is away, once it is back. */
+  #keepView(id: string, view: string[][] | null | undefined): void {
+    if (view === undefined) return;
+    this.#unsavedViews.set(id, view);
+    if (!this.#link.ready) return;
+    this.#link
+      .run((c) => c.sessionView([`${this.#prefix}s:${id}`], [SESSION_FORMAT, JSON.stringify(view)]) as Promise<unknown>)
+      .then(
+        // A newer view set meanwhile stays to be written.
+        () => this.#unsavedViews.get(id) === view && this.#unsavedViews.delete(id),
+        () => {
+          // Redis away: written again when its link is back ('up').
+        },
+      );
   }
 
   #fresh(): OpenedSession {
@@ -152,8 +197,23 @@ class RedisSessions implements Sessions {
     return { session, resumed: false };
   }
 
-  #attach(id: string): RedisSession {
-    return { id, channel: null, keyed: new RedisKeyedResults(this.#keyed, id), connections: 0 };
+  #attach(id: string, view?: string[][] | null): RedisSession {
+    let granted = view;
+    const keep = (v: string[][] | null | undefined): void => this.#keepView(id, v);
+    return {
+      id,
+      channel: null,
+      keyed: new RedisKeyedResults(this.#keyed, id),
+      connections: 0,
+      get view() {
+        return granted;
+      },
+      // The connection sets it when its client was granted a view: the record keeps it for other nodes.
+      set view(next) {
+        granted = next;
+        keep(next);
+      },
+    };
   }
 
   #renew(ids: string[]): void {

@@ -6,7 +6,8 @@
  *
  * Keys are derived inside from the cluster's prefix `P` (standalone Redis):
  * `P sessions` (sorted set: idle session ids by idle-since), `P s:<id>`
- * (hash `{ f }`: a session record), `P ks:<id>` (sorted set: that session's
+ * (hash `{ f, v? }`: a session record, with the view its client was
+ * granted as JSON once it asked for one), `P ks:<id>` (sorted set: that session's
  * keys by last change), `P k:<id>:<key>` (hash: one key's outcome record,
  * `{ f, s, n, c, x, o }`: format, state r/d/u for running/done/unknown,
  * node id, claim id, lease expiry (ms, Redis's clock), outcome JSON).
@@ -32,17 +33,32 @@ end
 /**
  * Resumes a session when its record lives: takes it off the idle set and
  * renews it. KEYS: record, idle set. ARGV: format, ttl (ms), sid.
- * Replies `['ok']`, `['none']` or `['format', f]` (a record this code cannot read).
+ * Replies `['ok', view?]` (the granted view's JSON when there is one),
+ * `['none']` or `['format', f]` (a record this code cannot read).
  */
 export const SESSION_RESUME = script(
   2,
   `
-local f = redis.call('HGET', KEYS[1], 'f')
-if not f then return {'none'} end
-if f ~= ARGV[1] then return {'format', f} end
+local r = redis.call('HMGET', KEYS[1], 'f', 'v')
+if not r[1] then return {'none'} end
+if r[1] ~= ARGV[1] then return {'format', r[1]} end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[3])
+if r[2] then return {'ok', r[2]} end
 return {'ok'}`,
+);
+
+/**
+ * Keeps the view granted to a session's client in its record, when the
+ * record lives (a lapsed one is not brought back without its expiry).
+ * KEYS: record. ARGV: format, view JSON. Replies 1 if kept, else 0.
+ */
+export const SESSION_VIEW = script(
+  1,
+  `
+if redis.call('HGET', KEYS[1], 'f') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[2])
+return 1`,
 );
 
 /**
@@ -182,6 +198,7 @@ return 1`,
 /** The scripts of sessions and keyed results, as the links register them. */
 export const SESSION_SCRIPTS = {
   sessionResume: SESSION_RESUME,
+  sessionView: SESSION_VIEW,
   sessionsLive: SESSIONS_LIVE,
   sessionIdle: SESSION_IDLE,
   keyClaim: KEY_CLAIM,

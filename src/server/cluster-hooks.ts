@@ -47,6 +47,11 @@ export interface ServerCluster {
   operating(): ClusterOperating;
   /** @internal the live nodes and how far each is behind the log, for the admin page */
   nodes(): Promise<{ id: string; self: boolean; lag: number | null }[]>;
+  /**
+   * @internal null when this node can resume a client from `version` now;
+   * else settles (never rejects) once it applied that version or a bound passed
+   */
+  catchUp?(version: string): Promise<void> | null;
   /** @internal where the sessions and keyed results of servers on this cluster live (its Redis) */
   sessionBackend(): SessionBackend;
 }

@@ -20,6 +20,8 @@ export interface StateSources {
   settled?: () => Promise<void>;
   /** On a cluster: whether this node's state may be behind now. */
   stale?: () => boolean;
+  /** On a cluster: what a resume from `version` waits for first (this node applying it, bounded); null: nothing. */
+  catchUp?: (version: string) => Promise<void> | null;
 }
 
 /** One connection's membership in a state channel. */
@@ -84,6 +86,11 @@ export class ConnectionState {
     const view = paths === null ? null : canonicalView(paths, argument);
     this.#view = view;
     if (this.#joined) this.#channel?.setView(this.#subscriber, view);
+  }
+
+  /** On a cluster: what a resume from `version` waits for first (see StateSources.catchUp); else null. */
+  catchingUp(version: string | null): Promise<void> | null {
+    return version === null ? null : (this.#sources.catchUp?.(version) ?? null);
   }
 
   /** On a cluster: what `conn.flush()` waits for first (this node's earlier writes); else null. */

@@ -362,8 +362,11 @@ export class Connection<Api = UntypedApi> {
     this.#helloTimer = null;
     this.#helloSeen = true;
     const opened = this.#ctx.sessions!.open(hello.session);
-    if (opened instanceof Promise) opened.then((o) => this.#welcome(o, hello), (err: unknown) => this.#fail(toError(err)));
-    else this.#welcome(opened, hello);
+    // On a cluster node behind the client's version, its reader catches up (bounded) first, so the resume is a diff.
+    const catching = this.#state.catchingUp(hello.version);
+    if (opened instanceof Promise || catching !== null) {
+      Promise.all([opened, catching]).then(([o]) => this.#welcome(o, hello), (err: unknown) => this.#fail(toError(err)));
+    } else this.#welcome(opened, hello);
   }
 
   #welcome({ session, resumed }: OpenedSession, hello: HelloMessage): void {

@@ -112,6 +112,7 @@ export class Server<Api = UntypedApi> {
     if (cluster) {
       this.#stateSources.settled = () => cluster.settled();
       this.#stateSources.stale = () => cluster.stale;
+      if (cluster.catchUp) this.#stateSources.catchUp = (version) => cluster.catchUp!(version);
     }
     this.#leaveCluster = cluster ? joinCluster(cluster, () => this.#connections, o.onError) : null;
     if (cluster) this.#operateCluster(cluster);
