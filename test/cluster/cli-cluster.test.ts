@@ -28,7 +28,8 @@ describe('koa-juggler serve --redis', function () {
     });
     const counter = await a.send('increment', 5);
     assert.equal(counter, 5);
-    await waitFor(() => (b.state as { counter: number }).counter === 5, 'the other node shows the counter');
+    // b may not have its first state yet: null until then.
+    await waitFor(() => (b.state as { counter?: number } | null)?.counter === 5, 'the other node shows the counter');
   });
 
   it('warns loudly without SESSION_SECRET, and refuses --cluster-name without --redis', async () => {
