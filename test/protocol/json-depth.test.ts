@@ -60,6 +60,18 @@ describe('checkJsonDepth()', () => {
     );
   });
 
+  it('decides the same whether a message has few brackets or many, in strings or not', () => {
+    // Few brackets: the bound holds without walking the text. Many: the walk decides.
+    const shallowMany = JSON.stringify({ type: 'request', id: 1, name: 'x', data: Array.from({ length: 200 }, (_, i) => ({ k: i, v: [i] })) });
+    checkJsonDepth(shallowMany, 64);
+    const bracketsInStrings = JSON.stringify({ type: 'request', id: 1, name: 'x', data: '[{'.repeat(100) });
+    checkJsonDepth(bracketsInStrings, 64);
+    const deepAfterShallow = shallowMany.slice(0, -1) + ',"deep":' + '['.repeat(65) + ']'.repeat(65) + '}';
+    assert.throws(() => checkJsonDepth(deepAfterShallow, 64), (err: unknown) => err instanceof ProtocolError && err.closeCode === 1008);
+    const deepObjects = '{"a":'.repeat(65) + '1' + '}'.repeat(65);
+    assert.throws(() => checkJsonDepth(deepObjects, 64), (err: unknown) => err instanceof ProtocolError && err.closeCode === 1008);
+  });
+
   it('refuses a 2 MB message of [ in well under a millisecond per call', () => {
     const bomb = '['.repeat(2 * 1024 * 1024);
     const started = process.hrtime.bigint();
