@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliProcess, ROOT } from '../support/cli.js';
@@ -147,7 +147,14 @@ describe('the package (npm pack, installed into a scratch project)', function ()
     for (const file of ['api.ts', 'server.ts', 'client.ts', 'tsconfig.json']) copyFileSync(join(ROOT, 'examples', 'typed', file), join(dir, file));
     // The repository's tsc, but 'koa-juggler' resolves to the installed package's .d.ts files.
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    execFileSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json'), '--typeRoots', join(ROOT, 'node_modules', '@types')], { cwd: dir, stdio: 'pipe' });
+    const typeRoots = join(ROOT, 'node_modules', '@types'); // for @types/node, which a Node project has
+    // The cluster entry's types too (redis brings its own).
+    writeFileSync(join(dir, 'entries.ts'), "import * as cluster from 'koa-juggler/cluster';\nexport const entries = [cluster.redisCluster];\n");
+    // Our .d.ts files checked too: every module they import must have types in the install itself
+    // (koa's and ws's come with us as dependencies), or a project without skipLibCheck fails.
+    const strict = spawnSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json'), '--typeRoots', typeRoots, '--skipLibCheck', 'false', '--noEmit'], { cwd: dir, encoding: 'utf8' });
+    assert.equal(strict.status, 0, strict.stdout + strict.stderr);
+    execFileSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json'), '--typeRoots', typeRoots], { cwd: dir, stdio: 'pipe' });
     const server = new CliProcess([], { script: join(dir, 'out', 'server.js'), cwd: dir, env: { NODE_OPTIONS: undefined, PORT: '0' } });
     const url = await server.listening(20_000);
     const client = new CliProcess([`ws://${url.host}/ws`], { script: join(dir, 'out', 'client.js'), cwd: dir, env: { NODE_OPTIONS: undefined } });
