@@ -37,7 +37,8 @@ live.onStatusChange(showStatus);
 // ---- area selector (a view) -----------------------------------------------
 
 function viewOf(area) {
-  return area === '' ? [[]] : [['plant', 'areas', area], ['plant', 'alarms'], ['plant', 'stats']];
+  // An area's alarms are kept under its name, so the view holds no other area's.
+  return area === '' ? [[]] : [['plant', 'areas', area], ['plant', 'alarms', area], ['plant', 'stats']];
 }
 
 let asked = null;
@@ -136,7 +137,9 @@ function renderPoints(areas) {
 
 function renderAlarms(alarms) {
   const list = $('alarm-list');
-  const entries = Object.values(alarms).sort((a, b) => (a.at < b.at ? 1 : -1));
+  const entries = Object.values(alarms)
+    .flatMap((byPoint) => Object.values(byPoint ?? {}))
+    .sort((a, b) => (a.at < b.at ? 1 : -1));
   $('kpi-alarms').textContent = String(entries.filter((a) => a.active).length);
   $('alarms-empty').hidden = entries.length > 0;
   const rows = entries.map((a) => {
@@ -231,6 +234,9 @@ addEventListener('resize', () => {
 // ---- notifications ----------------------------------------------------------
 
 function onNotify(name, data) {
+  // Alarm news goes to everyone; with one area selected, the feed shows that area's.
+  const area = $('area').value;
+  if ((name === 'alarm' || name === 'ack') && area !== '' && data.area !== area) return;
   if (name === 'alarm') addFeed('alarm', data.text);
   else if (name === 'ack') addFeed('ack', `${data.by} acknowledged ${data.point}`);
   else if (name === 'welcome') addFeed('info', `Welcome, client #${data.client}`);

@@ -7,13 +7,16 @@
  * ```
  * plant: {
  *   areas: { boiler: { name: 'Boiler', points: { 'boiler-001': { name, unit, value, quality, lo, hi } } }, ... },
- *   alarms: { 'boiler-017': { point, area, text, value, at, active: true, acked: false } },
+ *   alarms: { boiler: { 'boiler-017': { point, area, text, value, at, active: true, acked: false } }, turbine: {}, ... },
  *   stats: { points: 3000, changesPerSecond: 300 },
  * }
  * ```
  *
  * `quality` is 'good', 'uncertain' or 'bad'. An alarm appears when a value
  * leaves [lo, hi], and goes once it is both back inside and acknowledged.
+ * Alarms are kept by area, like the points, so a view of one area
+ * (`[['plant', 'areas', a], ['plant', 'alarms', a]]`) holds that area's
+ * alarms and no other's.
  * CPU stays bounded: each tick changes a fixed number of points.
  */
 import { InvalidArgumentError, JugglerError, type JsonValue, type Storage } from '../index.js';
@@ -62,6 +65,8 @@ export class Plant {
   readonly #state: Storage;
   readonly #root: string;
   readonly #sims: Sim[] = [];
+  // Which area each point is in: an acknowledgement names only the point.
+  readonly #areaOf = new Map<string, string>();
   // Disturbed points change every tick, so their alarm shows at once.
   readonly #disturbed = new Set<Sim>();
   readonly #perTick: number;
@@ -96,6 +101,7 @@ export class Plant {
         const k = this.#sims.length;
         const base = kind.base + ((k * 7) % 11) - 5;
         this.#sims.push({ area, id, base, span: kind.span, phase: k * 0.7, disturbance: 0, badUntil: 0 });
+        this.#areaOf.set(id, area);
         points[id] = {
           name: `${kind.prefix}${String(i + 1).padStart(3, '0')} ${kind.name}`,
           unit: kind.unit,
@@ -107,7 +113,8 @@ export class Plant {
       }
       areas[area] = { name: areaName, points };
     }
-    state.set([root], { areas, alarms: {}, stats: { points: this.#sims.length, changesPerSecond } });
+    const alarms = Object.fromEntries(Object.keys(areas).map((area) => [area, {}]));
+    state.set([root], { areas, alarms, stats: { points: this.#sims.length, changesPerSecond } });
   }
 
   /** Starts changing values; the timer never keeps the process alive. */
@@ -149,11 +156,13 @@ export class Plant {
    * @throws JugglerError when there is no such alarm
    */
   ack(point: JsonValue, by: string): JsonValue {
-    const alarm = typeof point === 'string' ? (this.#state.get([this.#root, 'alarms', point]) as Record<string, JsonValue> | undefined) : undefined;
-    if (alarm === undefined || alarm === null) throw new JugglerError(`no alarm for point ${JSON.stringify(point)}`);
+    const area = typeof point === 'string' ? this.#areaOf.get(point) : undefined;
+    const path = area === undefined ? null : [this.#root, 'alarms', area, point as string];
+    const alarm = path === null ? undefined : (this.#state.get(path) as Record<string, JsonValue> | undefined);
+    if (path === null || alarm === undefined || alarm === null) throw new JugglerError(`no alarm for point ${JSON.stringify(point)}`);
     const id = point as string;
-    if (alarm.active) this.#state.set([this.#root, 'alarms', id, 'acked'], true);
-    else this.#state.remove([this.#root, 'alarms', id]);
+    if (alarm.active) this.#state.set([...path, 'acked'], true);
+    else this.#state.remove(path);
     this.#onEvent({ name: 'ack', data: { point: id, area: alarm.area, by, at: new Date().toISOString() } });
     return true;
   }
@@ -176,7 +185,7 @@ export class Plant {
     const lo = this.#state.get([...path, 'lo']) as number;
     const hi = this.#state.get([...path, 'hi']) as number;
     const outside = value > hi || value < lo;
-    const alarmPath = [this.#root, 'alarms', sim.id];
+    const alarmPath = [this.#root, 'alarms', sim.area, sim.id];
     const alarm = this.#state.get(alarmPath) as { active: boolean; acked: boolean } | undefined;
     if (outside && (alarm === undefined || !alarm.active)) {
       const name = this.#state.get([...path, 'name']) as string;

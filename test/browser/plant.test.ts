@@ -76,7 +76,8 @@ describe('plant monitor (static/index.html) in chromium', function () {
       { timeout: 10_000 },
     );
     await page.waitForFunction((id) => document.getElementById('feed')!.textContent!.includes(`client #1 acknowledged ${id}`), point, { timeout: 10_000 });
-    const alarm = server.state.get(['plant', 'alarms', point]) as { acked: boolean } | undefined;
+    const area = point.split('-')[0]!;
+    const alarm = server.state.get(['plant', 'alarms', area, point]) as { acked: boolean } | undefined;
     assert.ok(alarm === undefined || alarm.acked, JSON.stringify(alarm));
     assert.deepEqual(pageErrors, []);
   });
@@ -90,7 +91,10 @@ describe('plant monitor (static/index.html) in chromium', function () {
     assert.equal(await page.locator('#areas .area').getAttribute('data-area'), 'turbine');
     assert.equal(await page.getByTestId('kpi-points').textContent(), '40');
     const [conn] = [...server.server.connections];
-    assert.deepEqual(conn.view, [['plant', 'alarms'], ['plant', 'areas', 'turbine'], ['plant', 'stats']]);
+    assert.deepEqual(conn.view, [['plant', 'alarms', 'turbine'], ['plant', 'areas', 'turbine'], ['plant', 'stats']]);
+    // Only the turbine's alarms reach the page.
+    const seen = await page.evaluate(() => Array.from(document.querySelectorAll('.alarm-row'), (li) => (li as HTMLElement).dataset.point!));
+    assert.ok(seen.every((id) => id.startsWith('turbine-')), seen.join());
     await page.waitForFunction(() => Array.from(document.querySelectorAll('#charts figcaption'), (e) => e.textContent).join() === 'Turbine', null, { timeout: 10_000 });
     assert.equal(new URL(page.url()).hash, '#turbine');
 

@@ -22,7 +22,8 @@ describe('Plant (the demo simulation)', () => {
       }
     }
     assert.deepEqual(state.get(['plant', 'stats']), { points: 40, changesPerSecond: 300 });
-    assert.deepEqual(state.get(['plant', 'alarms']), {});
+    // Alarms are kept by area, so a view of one area holds only its own.
+    assert.deepEqual(state.get(['plant', 'alarms']), Object.fromEntries(Object.keys(PLANT_AREAS).map((a) => [a, {}])));
   });
 
   it('changes a bounded number of points per tick', () => {
@@ -46,18 +47,19 @@ describe('Plant (the demo simulation)', () => {
     for (let i = 0; i < 200 && events.length === 0; i++) p.step();
     const raised = events.find((e) => e.name === 'alarm');
     assert.ok(raised, 'an alarm within 200 ticks');
-    const point = (raised.data as { point: string }).point;
-    const alarm = state.get(['plant', 'alarms', point]) as { active: boolean; acked: boolean; text: string };
+    const { point, area } = raised.data as { point: string; area: string };
+    assert.ok(point.startsWith(`${area}-`), point);
+    const alarm = state.get(['plant', 'alarms', area, point]) as { active: boolean; acked: boolean; text: string };
     assert.equal(alarm.acked, false);
     assert.match(alarm.text, /(high|low): -?\d/);
     assert.equal(p.ack(point, 'client #1'), true);
     assert.deepEqual(events.at(-1)!.name, 'ack');
     assert.equal((events.at(-1)!.data as { by: string }).by, 'client #1');
-    const after = state.get(['plant', 'alarms', point]) as { acked: boolean } | undefined;
+    const after = state.get(['plant', 'alarms', area, point]) as { acked: boolean } | undefined;
     assert.ok(after === undefined || after.acked);
     // The disturbance decays: the acknowledged alarm goes once the value is back.
-    for (let i = 0; i < 2000 && state.get(['plant', 'alarms', point]) !== undefined; i++) p.step();
-    const still = state.get(['plant', 'alarms', point]) as { acked: boolean } | undefined;
+    for (let i = 0; i < 2000 && state.get(['plant', 'alarms', area, point]) !== undefined; i++) p.step();
+    const still = state.get(['plant', 'alarms', area, point]) as { acked: boolean } | undefined;
     assert.ok(still === undefined || still.acked === false, 'gone, or a new unacknowledged one');
   });
 
@@ -65,6 +67,7 @@ describe('Plant (the demo simulation)', () => {
     const { plant: p } = plant({ pointsPerArea: 4 });
     assert.throws(() => p.ack('boiler-001', 'x'), JugglerError);
     assert.throws(() => p.ack(42, 'x'), /no alarm for point 42/);
+    assert.throws(() => p.ack('nowhere-001', 'x'), /no alarm for point "nowhere-001"/);
     assert.throws(() => plant({ pointsPerArea: 0 }), /options.pointsPerArea must be a positive integer, got 0/);
     assert.throws(() => plant({ tick: 1.5 }), /options.tick/);
   });
