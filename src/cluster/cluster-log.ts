@@ -34,6 +34,8 @@ export interface ClusterLogHooks {
 interface Part {
   readonly start: number;
   readonly count: number;
+  /** Gets the whole entry's outcome (it picks its own slot) rather than its slice. */
+  readonly whole?: boolean;
   resolve(outcome: EntryOutcome): void;
   reject(err: unknown): void;
 }
@@ -88,6 +90,11 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
     return this.versions.epoch;
   }
 
+  /** Whether writes of this node wait to be applied (open, appending, or deferred to a new epoch). */
+  get writing(): boolean {
+    return this.#open !== null || this.#waiting.size > 0 || this.#deferred.length > 0;
+  }
+
   /** The seq of the last entry applied (or passed as junk). */
   get seq(): number {
     return this.versions.seq;
@@ -112,6 +119,37 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
       batch.parts.push({ start: batch.writes.length, count: entry.length, resolve, reject });
       for (const write of entry) batch.writes.push(write);
     });
+  }
+
+  /**
+   * One write of `cluster.state` (what `set()`/`remove()` submit): joins
+   * this run's batch like {@link ClusterLog.submit}, but settles the
+   * caller's promise directly, with no promise in between: resolved once
+   * this node applied it, rejected with the write's own refusal or the
+   * append's failure, which also goes to `onError` (so a promise nobody
+   * awaited never becomes an unhandled rejection). Two thousand writes a
+   * second each paid three promises and two reactions before.
+   */
+  write(write: StateWrite, onError: (err: unknown) => void): Promise<void> {
+    const batch = this.#batch(false);
+    const start = batch.writes.length;
+    batch.writes.push(write);
+    let settle!: (outcome: EntryOutcome) => void;
+    let fail!: (err: unknown) => void;
+    const promise = new Promise<void>((resolve, reject) => {
+      settle = (outcome) => {
+        const err = outcome === null ? undefined : outcome[start];
+        if (err == null) return resolve();
+        fail(err);
+      };
+      fail = (err) => {
+        // Handled before it rejects: onError has it, the caller may still await it.
+        promise.catch(onError);
+        reject(err);
+      };
+    });
+    batch.parts.push({ start, count: 1, resolve: settle, reject: fail, whole: true });
+    return promise;
   }
 
   /**
@@ -240,7 +278,7 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
     const batch = this.#waiting.get(entry.writeId);
     if (batch === undefined || entry.epoch !== this.epoch) return;
     this.#waiting.delete(entry.writeId);
-    for (const part of batch.parts) part.resolve(slice(outcome, part));
+    for (const part of batch.parts) part.resolve(part.whole === true ? outcome : slice(outcome, part));
     batch.settle();
   }
 }

@@ -8,8 +8,8 @@
  */
 import type { JsonValue } from '../json.js';
 import { adoptValue } from '../state/adopt-value.js';
+import { UNTRACKED } from '../state/json-node.js';
 import { normalizePath, type Path } from '../state/path.js';
-import { firstRejection, type EntryOutcome } from '../state/state-log.js';
 import { openOn, Storage, type StorageOptions } from '../state/storage.js';
 import type { ClusterLog } from './cluster-log.js';
 
@@ -45,9 +45,10 @@ export class ClusterState extends Storage {
    */
   override set(path: Path, value: JsonValue): Promise<void> {
     const segments = normalizePath(path);
-    // The same check a local set() makes; the value is copied through JSON, so ownership is not tracked.
-    adoptValue(value, new WeakSet(), 'value');
-    return this.#settle(this.#log.submit([{ kind: 'set', path: segments, value }]));
+    // The same check a local set() makes; the value is copied through JSON, so ownership is not tracked
+    // (a WeakSet per write only to throw it away showed in the writer's GC).
+    adoptValue(value, UNTRACKED, 'value');
+    return this.#log.write({ kind: 'set', path: segments, value }, this.#onError);
   }
 
   /**
@@ -58,7 +59,7 @@ export class ClusterState extends Storage {
    */
   override remove(path: Path): Promise<void> {
     const segments = normalizePath(path);
-    return this.#settle(this.#log.submit([{ kind: 'remove', path: segments }]));
+    return this.#log.write({ kind: 'remove', path: segments }, this.#onError);
   }
 
   /** Resolves once every write this node made so far is applied or has failed (never rejects). */
@@ -66,13 +67,4 @@ export class ClusterState extends Storage {
     return this.#log.settled();
   }
 
-  #settle(submitted: Promise<EntryOutcome>): Promise<void> {
-    const result = submitted.then((outcome) => {
-      const rejected = firstRejection(outcome);
-      if (rejected !== undefined) throw rejected;
-    });
-    // Handled here too, so a write nobody awaited never becomes an unhandled rejection.
-    result.catch(this.#onError);
-    return result;
-  }
 }

@@ -35,6 +35,11 @@ export interface LogReaderOptions {
   pageSize?: number;
   /** How long one blocking read waits for new entries, in ms. @default 1000 */
   block?: number;
+  /**
+   * How long (ms) to rest after a read that brought entries, before the
+   * next one; asked after each such read. @default none (read at once)
+   */
+  pause?: () => number;
 }
 
 /** Reads a page of the stream with XRANGE: entries with `from <= seq <= to`, at most `count`. */
@@ -57,6 +62,9 @@ export class LogReader extends EventEmitter<LogReaderEvents> {
   readonly #keys: ClusterKeys;
   readonly #pageSize: number;
   readonly #block: number;
+  readonly #pause: (() => number) | null;
+  /** Ends the current rest early, if resting. */
+  #wake: (() => void) | null = null;
   #epoch = '';
   #position = 0;
   /** The stream id to read after: the position's, or a foreign id skipped as junk after it. */
@@ -70,6 +78,7 @@ export class LogReader extends EventEmitter<LogReaderEvents> {
     this.#keys = keys;
     this.#pageSize = options.pageSize ?? 1000;
     this.#block = options.block ?? 1000;
+    this.#pause = options.pause ?? null;
   }
 
   /** The seq of the last entry delivered or skipped. */
@@ -99,6 +108,25 @@ export class LogReader extends EventEmitter<LogReaderEvents> {
   stop(): void {
     this.#running = false;
     this.#run += 1;
+    this.wake();
+  }
+
+  /** Ends a rest between reads now (something needs the log read promptly). */
+  wake(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  /** Waits `ms`, or until {@link LogReader.wake}. */
+  #rest(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.wake(), ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   async #loop(run: number): Promise<void> {
@@ -125,6 +153,9 @@ export class LogReader extends EventEmitter<LogReaderEvents> {
       if (run !== this.#run) return;
       const messages = (reply as Array<{ messages: Array<{ id: string; message: Record<string, string> }> }> | null)?.[0]?.messages ?? [];
       this.#deliver(messages, run);
+      // Each read that brings an entry wakes the node; resting lets entries gather into fewer reads.
+      const pause = messages.length > 0 && this.#pause !== null && run === this.#run ? this.#pause() : 0;
+      if (pause > 0) await this.#rest(pause);
     }
   }
 

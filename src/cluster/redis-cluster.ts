@@ -27,6 +27,32 @@ import { changeLogOf } from '../state/storage.js';
 /** Broadcasts older than this by Redis's clock are not replayed by a node catching up. */
 export const BROADCAST_REPLAY_LIMIT = 5000;
 
+/** The longest rest (ms) between reads of the log; see {@link readPause}. */
+export const MAX_READ_PAUSE = 50;
+
+/**
+ * How long a node rests after a read of the log that brought entries
+ * (docs/cluster.md, "Reading the log"). Every read wakes the process, and a
+ * wake-up costs far more than applying one entry: with one entry every
+ * 10 ms, reading them one by one cost a node that only reads the log more
+ * than the entries' own work. Its clients see changes only at flushes, at
+ * most every `autoflushDelay`, so entries may gather for a quarter of the
+ * smallest of its servers' (at most {@link MAX_READ_PAUSE} ms). No rest
+ * while this node's own writes wait (their promises, `conn.flush()` and
+ * write throughput wait on the read), while a resume waits for the reader,
+ * or when no server with a delay listens (a direct user of `cluster.state`).
+ */
+export function readPause(autoflushDelays: Iterable<number | null>, busy: boolean): number {
+  if (busy) return 0;
+  let smallest = -1;
+  for (const delay of autoflushDelays) {
+    const d = delay ?? Infinity;
+    if (smallest < 0 || d < smallest) smallest = d;
+  }
+  if (smallest <= 0) return 0;
+  return Math.min(MAX_READ_PAUSE, Math.floor(smallest / 4));
+}
+
 /**
  * One node of a Redis-backed cluster: hand it to `listen({ cluster })`.
  * Made by {@link redisCluster}.
@@ -110,7 +136,10 @@ export class RedisCluster implements ServerCluster {
 
   /** @internal null when this node can resume a client from `version` now; else settles once it applied it, or after `resumeWait` */
   catchUp(version: string): Promise<void> | null {
-    return this.#closed ? null : this.#catchUp.wait(version);
+    if (this.#closed) return null;
+    const waiting = this.#catchUp.wait(version);
+    if (waiting !== null) this.#store.wakeReader();
+    return waiting;
   }
 
   /** @internal sessions and keyed results in this cluster's Redis, for `listen({ cluster })` */
@@ -142,6 +171,15 @@ export class RedisCluster implements ServerCluster {
   joinServer(hooks: ClusterServerHooks): () => void {
     this.#servers.add(hooks);
     return () => this.#servers.delete(hooks);
+  }
+
+  /** @internal how long the follower rests after a read that brought entries (ms); see {@link readPause} */
+  readPause(): number {
+    return readPause(this.#flushDelays(), this.#closed || this.#log.writing || this.#catchUp.waiting > 0);
+  }
+
+  *#flushDelays(): Iterable<number | null> {
+    for (const server of this.#servers) yield server.autoflushDelay;
   }
 
   /**
@@ -252,6 +290,8 @@ export class RedisCluster implements ServerCluster {
  */
 export async function redisCluster(options: RedisClusterOptions): Promise<RedisCluster> {
   const o = resolveClusterOptions(options);
+  // Made once the store is open; the follower asks it how long to rest between reads.
+  let node: RedisCluster | null = null;
   const store = await RedisLogStore.open({
     url: o.url,
     name: o.name,
@@ -263,11 +303,13 @@ export async function redisCluster(options: RedisClusterOptions): Promise<RedisC
     block: Math.min(1000, o.watchdog / 2),
     leaseTtl: o.leaseTtl,
     nodeTtl: o.leaseTtl,
+    readPause: () => node?.readPause() ?? 0,
   });
   try {
     const clockOffset = await redisClockOffset(store);
     const loaded = await loadCurrent(store, o.initial);
-    return new RedisCluster(store, loaded, clockOffset, o);
+    node = new RedisCluster(store, loaded, clockOffset, o);
+    return node;
   } catch (err) {
     await store.close();
     throw err;

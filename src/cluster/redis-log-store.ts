@@ -14,7 +14,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { checkName, clusterKeys, type ClusterKeys } from './cluster-keys.js';
 import { LogAppender, type AppendResult } from './log-appender.js';
 import { parseEntry, type LogEntry, type ParsedEntry, type Snapshot } from './log-entry.js';
-import { LogReader, readPage, type ReaderStop } from './log-reader.js';
+import { LogReader, readPage, type LogReaderOptions, type ReaderStop } from './log-reader.js';
 import * as live from './liveness.js';
 import { RedisLink, type LinkRole } from './redis-link.js';
 import { SnapshotLease, readSnapshot, trimLog, writeSnapshot, type SnapshotWrite } from './snapshots.js';
@@ -43,6 +43,8 @@ export interface RedisLogStoreOptions {
   leaseTtl?: number;
   /** How long a node's liveness key lasts without a heartbeat, in ms. @default 5000 */
   nodeTtl?: number;
+  /** How long (ms) the follower rests after a read that brought entries; see {@link LogReaderOptions.pause}. @default none */
+  readPause?: () => number;
 }
 
 /** Events of a {@link RedisLogStore}. */
@@ -123,7 +125,7 @@ export class RedisLogStore extends EventEmitter<RedisLogStoreEvents> {
       maxPendingWrites: positive(options.maxPendingWrites, 'options.maxPendingWrites', 100_000),
       dedupTtl,
     });
-    this.#reader = new LogReader(this.links.reader, this.keys, { pageSize: this.#pageSize, block });
+    this.#reader = new LogReader(this.links.reader, this.keys, { pageSize: this.#pageSize, block, ...(options.readPause ? { pause: options.readPause } : {}) });
     this.#reader.on('entries', (entries) => this.emit('entries', entries));
     this.#reader.on('junk', (junk) => this.emit('junk', junk));
     this.#reader.on('stopped', (why) => this.emit('stopped', why));
@@ -179,7 +181,14 @@ export class RedisLogStore extends EventEmitter<RedisLogStoreEvents> {
    * @throws {ClusterUnavailableError} (rejection) past `writeTimeout` or `maxPendingWrites`
    */
   append(epoch: string, writeId: string, body: string): Promise<AppendResult> {
+    // The writer waits for its entry to come back: the follower reads at once.
+    this.#reader.wake();
     return this.#appender.append(epoch, writeId, body);
+  }
+
+  /** Makes the follower read now if it rests between reads. */
+  wakeReader(): void {
+    this.#reader.wake();
   }
 
   /** Follows the log of `epoch` after `afterSeq`, emitting 'entries', 'junk' and 'stopped'. */

@@ -46,8 +46,10 @@ export function joinCluster(
   cluster: ServerCluster,
   connections: () => Iterable<Connection>,
   onError: (err: Error, context: { conn: Connection | null; kind: ErrorKind }) => void,
+  autoflushDelay: number | null,
 ): () => void {
   const hooks: ClusterServerHooks = {
+    autoflushDelay,
     onError: (err) => {
       try {
         onError(err, { conn: null, kind: 'cluster' });

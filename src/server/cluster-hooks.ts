@@ -17,6 +17,11 @@ export interface ClusterServerHooks {
   onBroadcast(name: string, data: JsonValue): void;
   /** Whether this node's state may be behind (Redis unreachable, resyncing) changed. */
   onStatus(stale: boolean): void;
+  /**
+   * The server's `autoflushDelay`: its clients see changes at most this
+   * often, so a node may read the log in batches within a fraction of it.
+   */
+  readonly autoflushDelay: number | null;
 }
 
 /** A node's figures, as `/readyz`, `/metrics` and the admin page show them. */

@@ -114,7 +114,7 @@ export class Server<Api = UntypedApi> {
       this.#stateSources.stale = () => cluster.stale;
       if (cluster.catchUp) this.#stateSources.catchUp = (version) => cluster.catchUp!(version);
     }
-    this.#leaveCluster = cluster ? joinCluster(cluster, () => this.#connections, o.onError) : null;
+    this.#leaveCluster = cluster ? joinCluster(cluster, () => this.#connections, o.onError, o.autoflushDelay) : null;
     if (cluster) this.#operateCluster(cluster);
     this.#sessions = o.extensions
       ? (o.sessionBackend ?? memorySessions)({
