@@ -20,14 +20,14 @@ import { messageEncoder, StateChannel, Storage, type EncodedMessage, type JsonVa
 import { Paired, prng } from './support/stats.js';
 import type { BenchContext, Benchmark, Row } from './support/table.js';
 
-const SITES = 100;
+export const SITES = 100;
 const PER_SITE = 100;
 const RATE = 2000;
-const FLUSH = 200; // ms of traffic per flush
+export const FLUSH = 200; // ms of traffic per flush
 const PER_FLUSH = (RATE * FLUSH) / 1000;
-const CLIENTS = 1000;
+export const CLIENTS = 1000;
 
-const siteKey = (s: number): string => 's' + String(s).padStart(2, '0');
+export const siteKey = (s: number): string => 's' + String(s).padStart(2, '0');
 const pointKey = (p: number): string => 'p' + String(p).padStart(4, '0');
 
 /** A subscriber that counts the bytes it gets and drops them. */
@@ -40,7 +40,7 @@ class Sink implements StateSubscriber<EncodedMessage> {
   }
 }
 
-function initialValue(): JsonValue {
+export function initialValue(): JsonValue {
   const sites: { [key: string]: JsonValue } = {};
   for (let s = 0; s < SITES; s++) {
     const points: { [key: string]: JsonValue } = {};
@@ -50,19 +50,24 @@ function initialValue(): JsonValue {
   return { sites };
 }
 
-interface Update {
+export interface Update {
   site: string;
   point: string;
   value: { value: number; quality: string; timestamp: number };
 }
 
-/** The updates of one flush window (the same sequence for both sides). */
-function windowUpdates(random: () => number, k0: number): Update[] {
-  return Array.from({ length: PER_FLUSH }, (_, k) => ({
+/** The k-th update of the sequence `random` draws from: a random point of a random site. */
+export function plantUpdate(random: () => number, k: number): Update {
+  return {
     site: siteKey(Math.floor(random() * SITES)),
     point: pointKey(Math.floor(random() * PER_SITE)),
-    value: { value: Math.round(random() * 1e6) / 100, quality: random() < 0.01 ? 'uncertain' : 'good', timestamp: 1_700_000_000_000 + k0 + k },
-  }));
+    value: { value: Math.round(random() * 1e6) / 100, quality: random() < 0.01 ? 'uncertain' : 'good', timestamp: 1_700_000_000_000 + k },
+  };
+}
+
+/** The updates of one flush window (the same sequence for both sides). */
+function windowUpdates(random: () => number, k0: number): Update[] {
+  return Array.from({ length: PER_FLUSH }, (_, k) => plantUpdate(random, k0 + k));
 }
 
 /** The exact bytes every view's subscribers need for one window: per site, its last value of each point changed. */
