@@ -183,7 +183,6 @@ export class FanOut<F> {
    * catch-up.
    */
   send(diff: FlushDiff): void {
-    const { from, to } = diff;
     const shared = this.#members.size > 1;
     let viewDiffs: Map<View, string> | null = null;
     if (this.#views.size > 0) {
@@ -192,54 +191,54 @@ export class FanOut<F> {
       if (ops === undefined) this.#views.refreshAll(data);
       else viewDiffs = this.#views.flush(ops, data);
     }
-    for (const member of this.#concerned(viewDiffs)) {
-      // One that joined from inside a sendEncoded of this loop got the value at `to` already.
-      if (member.since >= to) continue;
-      const subscriber = member.subscriber;
-      if (member.cursor !== null) {
-        // Held back earlier and has room now: its own diff, not the shared one.
-        if (!subscriber.congested) this.#catchUp(subscriber, member);
-        continue;
+    if (viewDiffs === null) {
+      for (const member of this.#members.values()) this.#sendFlush(member, diff, null, shared);
+    } else {
+      // Only the members the flush may concern: the held-back ones, those that see everything and
+      // those of the views it touched (a member of an untouched view is already at the flush,
+      // congested or not). The held-back ones are snapshotted: one caught up here must not get this
+      // flush's frames too.
+      const held = this.#behind.size === 0 ? null : new Set(this.#behind);
+      if (held !== null) {
+        for (const subscriber of held) {
+          const member = this.#members.get(subscriber);
+          if (member !== undefined) this.#sendFlush(member, diff, viewDiffs, shared);
+        }
       }
-      if (subscriber.congested) {
-        // Held back at what it has.
-        member.cursor = this.#diffs.hold(from);
-        this.#behind.add(subscriber);
-        continue;
+      for (const member of this.#groups.unviewed) if (held === null || !held.has(member.subscriber)) this.#sendFlush(member, diff, viewDiffs, shared);
+      for (const view of viewDiffs.keys()) {
+        for (const member of this.#groups.of(view)) if (held === null || !held.has(member.subscriber)) this.#sendFlush(member, diff, viewDiffs, shared);
       }
-      let frames = this.#frames.get(member.key, to);
-      if (frames === undefined) {
-        const view = member.view;
-        // A view: its diff of this flush ('[]' or absent when untouched); null: the record lost it, the whole view.
-        const text = view === null ? diff.text() : viewDiffs === null ? undefined : (viewDiffs.get(view) ?? '[]');
-        frames = this.#frames.set(member.key, to, this.#framesFor(text, subscriber.extension, to, shared, view));
-      }
-      if (frames !== null) this.#send(subscriber, frames);
     }
     // Shared frames are not held past their flush.
     this.#frames.clear();
   }
 
-  /**
-   * The members a flush may concern: every one without views in use or
-   * when every view gets its whole value; else the held-back ones, those
-   * that see everything and those of the views the flush touched (a member
-   * of an untouched view is already at the flush, congested or not).
-   */
-  #concerned(viewDiffs: Map<View, string> | null): Iterable<Member<F>> {
-    if (viewDiffs === null) return this.#members.values();
-    const members = this.#members;
-    const groups = this.#groups;
-    // Snapshotted: a held-back member caught up in the first loop must not get this flush's frames too.
-    const held = new Set(this.#behind);
-    return (function* () {
-      for (const subscriber of held) {
-        const member = members.get(subscriber);
-        if (member !== undefined) yield member;
-      }
-      for (const member of groups.unviewed) if (!held.has(member.subscriber)) yield member;
-      for (const view of viewDiffs.keys()) for (const member of groups.of(view)) if (!held.has(member.subscriber)) yield member;
-    })();
+  /** One member's part of {@link FanOut.send}. */
+  #sendFlush(member: Member<F>, diff: FlushDiff, viewDiffs: Map<View, string> | null, shared: boolean): void {
+    const to = diff.to;
+    // One that joined from inside a sendEncoded of this flush got the value at `to` already.
+    if (member.since >= to) return;
+    const subscriber = member.subscriber;
+    if (member.cursor !== null) {
+      // Held back earlier and has room now: its own diff, not the shared one.
+      if (!subscriber.congested) this.#catchUp(subscriber, member);
+      return;
+    }
+    if (subscriber.congested) {
+      // Held back at what it has.
+      member.cursor = this.#diffs.hold(diff.from);
+      this.#behind.add(subscriber);
+      return;
+    }
+    let frames = this.#frames.get(member.key, to);
+    if (frames === undefined) {
+      const view = member.view;
+      // A view: its diff of this flush ('[]' or absent when untouched); null: the record lost it, the whole view.
+      const text = view === null ? diff.text() : viewDiffs === null ? undefined : (viewDiffs.get(view) ?? '[]');
+      frames = this.#frames.set(member.key, to, this.#framesFor(text, subscriber.extension, to, shared, view));
+    }
+    if (frames !== null) this.#send(subscriber, frames);
   }
 
   /** Catches up every held-back member that has room again. */

@@ -33,14 +33,22 @@ export interface ViewNode {
   present: number;
 }
 
-/** What one flush did to a view, as the path index found it. */
+/**
+ * What one flush did to a view, as the path index found it. Each view keeps
+ * one and reuses it every flush, so routing a flush allocates nothing per
+ * view or per operation.
+ */
 export interface ViewWork {
+  /** Routed to in the flush under way (the index lists the view once). */
+  touched: boolean;
   /** An operation replaced the whole value. */
   root: boolean;
   /** View paths with an operation at or above them: recomputed from the value. */
   readonly resets: Set<ViewNode>;
-  /** Operations strictly inside a view path, in order, with the path they are in. */
-  readonly passes: { leaf: ViewNode; text: string }[];
+  /** Operations strictly inside a view path, in order: the view path each is in... */
+  readonly passLeaves: ViewNode[];
+  /** ...and its JSON text, shared by every view it is routed to. */
+  readonly passTexts: string[];
 }
 
 /**
@@ -64,6 +72,8 @@ export class View {
   #whole: { position: number; text: string; frames: Map<string | null, unknown> } | null = null;
   /** Members of the channel that see through it. */
   users = 0;
+  /** What the flush under way routed to it (see `ViewIndex.flush`). */
+  readonly work: ViewWork = { touched: false, root: false, resets: new Set(), passLeaves: [], passTexts: [] };
 
   /** @param paths canonical (see `canonicalView`) */
   constructor(paths: readonly ViewPath[], data: JsonValue) {
@@ -116,35 +126,50 @@ export class View {
 
   /**
    * The diff of one flush within the view, from what the index routed to
-   * it; moves the view's presence to `data` (the value at the flush).
+   * it (its {@link View.work}, emptied here); moves the view's presence to
+   * `data` (the value at the flush).
    * @returns a JSON Patch as text, `'[]'` when nothing in the view changed
    */
-  flushDiff(data: JsonValue, work: ViewWork): string {
+  flushDiff(data: JsonValue): string {
+    const work = this.work;
     this.#whole = null;
+    const { resets, passLeaves, passTexts } = work;
+    let text = '';
     if (work.root) {
       const was = this.#rootObject;
       this.refresh(data);
-      return !was && !this.#rootObject ? '[]' : '[{"op":"replace","path":"","value":' + this.wholeText(data) + '}]';
-    }
-    let text = '';
-    for (const leaf of work.resets) {
-      const value = this.#rootObject ? viewValue(data, leaf.steps) : undefined;
-      if (leaf.present !== 0) {
-        if (value !== undefined) text += `,{"op":"replace","path":${JSON.stringify(leaf.pointer)},"value":${JSON.stringify(value)}}`;
-        else {
-          mark(leaf, -1);
-          text += `,{"op":"remove","path":${JSON.stringify(highestAbsent(leaf).pointer)}}`;
-        }
-      } else if (value !== undefined) {
-        const top = highestAbsent(leaf);
-        let wrapped = JSON.stringify(value);
-        for (let n = leaf; n !== top; n = n.parent!) wrapped = `{${JSON.stringify(n.steps[n.steps.length - 1])}:${wrapped}}`;
-        mark(leaf, 1);
-        text += `,{"op":"add","path":${JSON.stringify(top.pointer)},"value":${wrapped}}`;
+      text = !was && !this.#rootObject ? '' : '{"op":"replace","path":"","value":' + this.wholeText(data) + '}';
+    } else {
+      for (const leaf of resets) text = append(text, this.#resetText(leaf, data));
+      // The common flush: operations inside view paths only, passed through in order.
+      const filter = resets.size > 0;
+      for (let i = 0; i < passLeaves.length; i++) {
+        const leaf = passLeaves[i]!;
+        if (leaf.present !== 0 && !(filter && resets.has(leaf))) text = append(text, passTexts[i]!);
       }
     }
-    for (const { leaf, text: op } of work.passes) if (leaf.present !== 0 && !work.resets.has(leaf)) text += ',' + op;
-    return text === '' ? '[]' : '[' + text.slice(1) + ']';
+    work.touched = false;
+    work.root = false;
+    if (resets.size > 0) resets.clear();
+    passLeaves.length = 0;
+    passTexts.length = 0;
+    return text === '' ? '[]' : '[' + text + ']';
+  }
+
+  /** The operation that brings view path `leaf` to `data` after a change at or above it ('' for none); moves its presence. */
+  #resetText(leaf: ViewNode, data: JsonValue): string {
+    const value = this.#rootObject ? viewValue(data, leaf.steps) : undefined;
+    if (leaf.present !== 0) {
+      if (value !== undefined) return `{"op":"replace","path":${JSON.stringify(leaf.pointer)},"value":${JSON.stringify(value)}}`;
+      mark(leaf, -1);
+      return `{"op":"remove","path":${JSON.stringify(highestAbsent(leaf).pointer)}}`;
+    }
+    if (value === undefined) return '';
+    const top = highestAbsent(leaf);
+    let wrapped = JSON.stringify(value);
+    for (let n = leaf; n !== top; n = n.parent!) wrapped = `{${JSON.stringify(n.steps[n.steps.length - 1])}:${wrapped}}`;
+    mark(leaf, 1);
+    return `{"op":"add","path":${JSON.stringify(top.pointer)},"value":${wrapped}}`;
   }
 
   /**
@@ -187,6 +212,11 @@ export class View {
   #node(steps: ViewPath, parent: ViewNode | null, way: boolean): ViewNode {
     return { steps, pointer: toPointer(steps), parent, children: way ? new Map() : null, view: this, present: 0 };
   }
+}
+
+/** `list` and `item` joined by a comma (either may be empty). */
+function append(list: string, item: string): string {
+  return item === '' ? list : list === '' ? item : list + ',' + item;
 }
 
 /** Adds `delta` to the presence of `leaf` and every node above it. */
