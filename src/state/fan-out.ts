@@ -206,39 +206,63 @@ export class FanOut<F> {
         }
       }
       for (const member of this.#groups.unviewed) if (held === null || !held.has(member.subscriber)) this.#sendFlush(member, diff, viewDiffs, shared);
-      for (const view of viewDiffs.keys()) {
-        for (const member of this.#groups.of(view)) if (held === null || !held.has(member.subscriber)) this.#sendFlush(member, diff, viewDiffs, shared);
+      for (const [view, text] of viewDiffs) {
+        if (text === '[]') continue;
+        // A view's members share its frames (one set per kind), built for the first that is due.
+        let plain: F | null | undefined;
+        let versioned: F | null | undefined;
+        for (const member of this.#groups.of(view)) {
+          if ((held !== null && held.has(member.subscriber)) || !this.#due(member, diff)) continue;
+          const subscriber = member.subscriber;
+          let frames = subscriber.extension ? versioned : plain;
+          if (frames === undefined) {
+            frames = this.#framesFor(text, subscriber.extension, diff.to, shared, view);
+            if (subscriber.extension) versioned = frames;
+            else plain = frames;
+          }
+          if (frames !== null) this.#send(subscriber, frames);
+        }
       }
     }
     // Shared frames are not held past their flush.
     this.#frames.clear();
   }
 
-  /** One member's part of {@link FanOut.send}. */
-  #sendFlush(member: Member<F>, diff: FlushDiff, viewDiffs: Map<View, string> | null, shared: boolean): void {
-    const to = diff.to;
+  /**
+   * Whether `member` gets this flush's shared frames: not when it joined
+   * at the flush, nor when it is held back (caught up instead if it has
+   * room again, or held back now if it is congested).
+   */
+  #due(member: Member<F>, diff: FlushDiff): boolean {
     // One that joined from inside a sendEncoded of this flush got the value at `to` already.
-    if (member.since >= to) return;
+    if (member.since >= diff.to) return false;
     const subscriber = member.subscriber;
     if (member.cursor !== null) {
       // Held back earlier and has room now: its own diff, not the shared one.
       if (!subscriber.congested) this.#catchUp(subscriber, member);
-      return;
+      return false;
     }
     if (subscriber.congested) {
       // Held back at what it has.
       member.cursor = this.#diffs.hold(diff.from);
       this.#behind.add(subscriber);
-      return;
+      return false;
     }
+    return true;
+  }
+
+  /** One member's part of {@link FanOut.send}, with the frames shared by its kind. */
+  #sendFlush(member: Member<F>, diff: FlushDiff, viewDiffs: Map<View, string> | null, shared: boolean): void {
+    if (!this.#due(member, diff)) return;
+    const to = diff.to;
     let frames = this.#frames.get(member.key, to);
     if (frames === undefined) {
       const view = member.view;
       // A view: its diff of this flush ('[]' or absent when untouched); null: the record lost it, the whole view.
       const text = view === null ? diff.text() : viewDiffs === null ? undefined : (viewDiffs.get(view) ?? '[]');
-      frames = this.#frames.set(member.key, to, this.#framesFor(text, subscriber.extension, to, shared, view));
+      frames = this.#frames.set(member.key, to, this.#framesFor(text, member.subscriber.extension, to, shared, view));
     }
-    if (frames !== null) this.#send(subscriber, frames);
+    if (frames !== null) this.#send(member.subscriber, frames);
   }
 
   /** Catches up every held-back member that has room again. */
