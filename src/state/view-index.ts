@@ -79,15 +79,13 @@ export class ViewIndex {
       for (let i = 0; ; i++) {
         if (i === segments.length) {
           // The operation replaces or removes everything under here.
-          forEachBelow(node, (leaf) => touch(leaf.view, touched).resets.add(leaf));
+          forEachBelow(node, (leaf) => (touch(leaf.view, touched).resets ??= new Set()).add(leaf));
           break;
         }
         const ends = node.ends;
         for (let e = 0; e < ends.length; e++) {
           const leaf = ends[e]!;
-          const work = touch(leaf.view, touched);
-          work.passLeaves.push(leaf);
-          work.passTexts.push(op.text);
+          touch(leaf.view, touched).passes.push(leaf, op.text);
         }
         if (node.children === null) break;
         const segment = segments[i]!;
@@ -128,14 +126,13 @@ export class ViewIndex {
   }
 }
 
-/** `view`'s work for the flush under way, listing the view in `touched` the first time. */
+/** `view`, listed in `touched` the first time the flush under way routes to it. */
 function touch(view: View, touched: View[]): ViewWork {
-  const work = view.work;
-  if (!work.touched) {
-    work.touched = true;
+  if (!view.touched) {
+    view.touched = true;
     touched.push(view);
   }
-  return work;
+  return view;
 }
 
 /** Every view path registered at `top` or under it. */

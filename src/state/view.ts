@@ -34,21 +34,20 @@ export interface ViewNode {
 }
 
 /**
- * What one flush did to a view, as the path index found it. Each view keeps
- * one and reuses it every flush, so routing a flush allocates nothing per
- * view or per operation.
+ * What one flush did to a view, as the path index found it. A {@link View}
+ * is its own: routing a flush writes into fields of the views it touches,
+ * reused every flush, so it allocates nothing per view or per operation,
+ * and a flush that touches one view among thousands reads few objects.
  */
 export interface ViewWork {
   /** Routed to in the flush under way (the index lists the view once). */
   touched: boolean;
   /** An operation replaced the whole value. */
   root: boolean;
-  /** View paths with an operation at or above them: recomputed from the value. */
-  readonly resets: Set<ViewNode>;
-  /** Operations strictly inside a view path, in order: the view path each is in... */
-  readonly passLeaves: ViewNode[];
-  /** ...and its JSON text, shared by every view it is routed to. */
-  readonly passTexts: string[];
+  /** View paths with an operation at or above them: recomputed from the value (made when first needed). */
+  resets: Set<ViewNode> | null;
+  /** Operations strictly inside a view path, in order, as pairs: the view path it is in, then its JSON text. */
+  readonly passes: (ViewNode | string)[];
 }
 
 /**
@@ -58,7 +57,7 @@ export interface ViewWork {
  * const view = new View([['sites', 'north']], storage.data)
  * view.wholeText(storage.data)  // '{"sites":{"north":{...}}}' or '{}'
  */
-export class View {
+export class View implements ViewWork {
   /** Equal views, equal keys. */
   readonly key: string;
   /** The canonical paths. */
@@ -72,8 +71,11 @@ export class View {
   #whole: { position: number; text: string; frames: Map<string | null, unknown> } | null = null;
   /** Members of the channel that see through it. */
   users = 0;
-  /** What the flush under way routed to it (see `ViewIndex.flush`). */
-  readonly work: ViewWork = { touched: false, root: false, resets: new Set(), passLeaves: [], passTexts: [] };
+  // What the flush under way routed to it (see `ViewIndex.flush`).
+  touched = false;
+  root = false;
+  resets: Set<ViewNode> | null = null;
+  readonly passes: (ViewNode | string)[] = [];
 
   /** @param paths canonical (see `canonicalView`) */
   constructor(paths: readonly ViewPath[], data: JsonValue) {
@@ -126,33 +128,31 @@ export class View {
 
   /**
    * The diff of one flush within the view, from what the index routed to
-   * it (its {@link View.work}, emptied here); moves the view's presence to
+   * it (its {@link ViewWork} fields, emptied here); moves the view's presence to
    * `data` (the value at the flush).
    * @returns a JSON Patch as text, `'[]'` when nothing in the view changed
    */
   flushDiff(data: JsonValue): string {
-    const work = this.work;
     this.#whole = null;
-    const { resets, passLeaves, passTexts } = work;
+    const { resets, passes } = this;
     let text = '';
-    if (work.root) {
+    if (this.root) {
       const was = this.#rootObject;
       this.refresh(data);
       text = !was && !this.#rootObject ? '' : '{"op":"replace","path":"","value":' + this.wholeText(data) + '}';
     } else {
-      for (const leaf of resets) text = append(text, this.#resetText(leaf, data));
+      const filter = resets !== null && resets.size > 0;
+      if (filter) for (const leaf of resets) text = append(text, this.#resetText(leaf, data));
       // The common flush: operations inside view paths only, passed through in order.
-      const filter = resets.size > 0;
-      for (let i = 0; i < passLeaves.length; i++) {
-        const leaf = passLeaves[i]!;
-        if (leaf.present !== 0 && !(filter && resets.has(leaf))) text = append(text, passTexts[i]!);
+      for (let i = 0; i < passes.length; i += 2) {
+        const leaf = passes[i] as ViewNode;
+        if (leaf.present !== 0 && !(filter && resets.has(leaf))) text = append(text, passes[i + 1] as string);
       }
     }
-    work.touched = false;
-    work.root = false;
-    if (resets.size > 0) resets.clear();
-    passLeaves.length = 0;
-    passTexts.length = 0;
+    this.touched = false;
+    this.root = false;
+    if (resets !== null && resets.size > 0) resets.clear();
+    passes.length = 0;
     return text === '' ? '[]' : '[' + text + ']';
   }
 
