@@ -13,7 +13,8 @@
  * In-process: StateChannels (what the server uses) with subscribers that
  * count bytes and drop them. No sockets: the no-view side would pay a
  * hundred times the socket writes of the view side on a real server, so
- * leaving them out makes the CPU ratio the views' least favourable case.
+ * leaving them out makes the CPU ratio the views' least favourable case
+ * (bench/views-plant-sockets.ts runs the same load over real sockets).
  * Windows alternate between the two sides, each side runs the same updates.
  */
 import { messageEncoder, StateChannel, Storage, type EncodedMessage, type JsonValue, type StateSubscriber } from './support/lib.js';
@@ -145,7 +146,7 @@ async function run(ctx: BenchContext): Promise<Row[]> {
   viewed.channel.close();
   everyone.channel.close();
   return [
-    { bench: 'views-plant', metric: `server CPU, ${CLIENTS} subscribers in ${SITES} site views vs the same with no views`, unit: 'ms/s', ...cpu.summary(), goal: { max: 1 } },
+    { bench: 'views-plant', metric: `server CPU in-process (no sockets), ${CLIENTS} subscribers in ${SITES} site views vs the same with no views`, unit: 'ms/s', ...cpu.summary(), goal: { max: 1 } },
     { bench: 'views-plant', metric: 'bytes handed to the subscribers vs the exact bytes of each view\'s changes', unit: 'KiB/s', ...bytes.summary(), goal: { max: 1.1 } },
   ];
 }
