@@ -85,7 +85,9 @@ export class ViewIndex {
         const ends = node.ends;
         for (let e = 0; e < ends.length; e++) {
           const leaf = ends[e]!;
-          touch(leaf.view, touched).passes.push(leaf, op.text);
+          const work = touch(leaf.view, touched);
+          work.passes[work.passCount++] = leaf;
+          work.passes[work.passCount++] = op.text;
         }
         if (node.children === null) break;
         const segment = segments[i]!;

@@ -46,8 +46,15 @@ export interface ViewWork {
   root: boolean;
   /** View paths with an operation at or above them: recomputed from the value (made when first needed). */
   resets: Set<ViewNode> | null;
-  /** Operations strictly inside a view path, in order, as pairs: the view path it is in, then its JSON text. */
+  /**
+   * Operations strictly inside a view path, in order, as pairs: the view
+   * path it is in, then its JSON text. Only the first `passCount` entries
+   * belong to the flush under way: the array is never shortened, since
+   * setting its length to 0 would drop its storage and the next flush
+   * would allocate it again.
+   */
   readonly passes: (ViewNode | string)[];
+  passCount: number;
 }
 
 /**
@@ -76,6 +83,7 @@ export class View implements ViewWork {
   root = false;
   resets: Set<ViewNode> | null = null;
   readonly passes: (ViewNode | string)[] = [];
+  passCount = 0;
 
   /** @param paths canonical (see `canonicalView`) */
   constructor(paths: readonly ViewPath[], data: JsonValue) {
@@ -144,15 +152,17 @@ export class View implements ViewWork {
       const filter = resets !== null && resets.size > 0;
       if (filter) for (const leaf of resets) text = append(text, this.#resetText(leaf, data));
       // The common flush: operations inside view paths only, passed through in order.
-      for (let i = 0; i < passes.length; i += 2) {
+      for (let i = 0; i < this.passCount; i += 2) {
         const leaf = passes[i] as ViewNode;
         if (leaf.present !== 0 && !(filter && resets.has(leaf))) text = append(text, passes[i + 1] as string);
       }
     }
+    // The texts are not kept past their flush.
+    for (let i = 1; i < this.passCount; i += 2) passes[i] = '';
     this.touched = false;
     this.root = false;
     if (resets !== null && resets.size > 0) resets.clear();
-    passes.length = 0;
+    this.passCount = 0;
     return text === '' ? '[]' : '[' + text + ']';
   }
 
