@@ -191,9 +191,8 @@ export class FanOut<F> {
       if (ops === undefined) this.#views.refreshAll(data);
       else viewDiffs = this.#views.flush(ops, data);
     }
-    if (viewDiffs === null) {
-      for (const member of this.#members.values()) this.#sendFlush(member, diff, null, shared);
-    } else {
+    if (viewDiffs === null) this.#sendEach(this.#members.values(), null, diff, null, shared);
+    else {
       // Only the members the flush may concern: the held-back ones, those that see everything and
       // those of the views it touched (a member of an untouched view is already at the flush,
       // congested or not). The held-back ones are snapshotted: one caught up here must not get this
@@ -201,68 +200,49 @@ export class FanOut<F> {
       const held = this.#behind.size === 0 ? null : new Set(this.#behind);
       if (held !== null) {
         for (const subscriber of held) {
+          // Looked up one at a time: one may leave while another is caught up.
           const member = this.#members.get(subscriber);
-          if (member !== undefined) this.#sendFlush(member, diff, viewDiffs, shared);
+          if (member !== undefined) this.#sendEach([member], null, diff, viewDiffs, shared);
         }
       }
-      for (const member of this.#groups.unviewed) if (held === null || !held.has(member.subscriber)) this.#sendFlush(member, diff, viewDiffs, shared);
-      for (const [view, text] of viewDiffs) {
-        if (text === '[]') continue;
-        // A view's members share its frames (one set per kind), built for the first that is due.
-        let plain: F | null | undefined;
-        let versioned: F | null | undefined;
-        for (const member of this.#groups.of(view)) {
-          if ((held !== null && held.has(member.subscriber)) || !this.#due(member, diff)) continue;
-          const subscriber = member.subscriber;
-          let frames = subscriber.extension ? versioned : plain;
-          if (frames === undefined) {
-            frames = this.#framesFor(text, subscriber.extension, diff.to, shared, view);
-            if (subscriber.extension) versioned = frames;
-            else plain = frames;
-          }
-          if (frames !== null) this.#send(subscriber, frames);
-        }
-      }
+      this.#sendEach(this.#groups.unviewed, held, diff, viewDiffs, shared);
+      for (const view of viewDiffs.keys()) this.#sendEach(this.#groups.of(view), held, diff, viewDiffs, shared);
     }
     // Shared frames are not held past their flush.
     this.#frames.clear();
   }
 
   /**
-   * Whether `member` gets this flush's shared frames: not when it joined
-   * at the flush, nor when it is held back (caught up instead if it has
-   * room again, or held back now if it is congested).
+   * {@link FanOut.send} to `members` but those in `skip`: one set of frames
+   * per kind, built for the first member of the kind that is due.
    */
-  #due(member: Member<F>, diff: FlushDiff): boolean {
-    // One that joined from inside a sendEncoded of this flush got the value at `to` already.
-    if (member.since >= diff.to) return false;
-    const subscriber = member.subscriber;
-    if (member.cursor !== null) {
-      // Held back earlier and has room now: its own diff, not the shared one.
-      if (!subscriber.congested) this.#catchUp(subscriber, member);
-      return false;
+  #sendEach(members: Iterable<Member<F>>, skip: Set<StateSubscriber<F>> | null, diff: FlushDiff, viewDiffs: Map<View, string> | null, shared: boolean): void {
+    // One loop with nothing called per member but what must be: this runs for every member of every flush.
+    const { from, to } = diff;
+    for (const member of members) {
+      const subscriber = member.subscriber;
+      // One that joined from inside a sendEncoded of this flush got the value at `to` already.
+      if (member.since >= to || (skip !== null && skip.has(subscriber))) continue;
+      if (member.cursor !== null) {
+        // Held back earlier and has room now: its own diff, not the shared one.
+        if (!subscriber.congested) this.#catchUp(subscriber, member);
+        continue;
+      }
+      if (subscriber.congested) {
+        // Held back at what it has.
+        member.cursor = this.#diffs.hold(from);
+        this.#behind.add(subscriber);
+        continue;
+      }
+      let frames = this.#frames.get(member.key, to);
+      if (frames === undefined) {
+        const view = member.view;
+        // A view: its diff of this flush ('[]' or absent when untouched); null: the record lost it, the whole view.
+        const text = view === null ? diff.text() : viewDiffs === null ? undefined : (viewDiffs.get(view) ?? '[]');
+        frames = this.#frames.set(member.key, to, this.#framesFor(text, subscriber.extension, to, shared, view));
+      }
+      if (frames !== null) this.#send(subscriber, frames);
     }
-    if (subscriber.congested) {
-      // Held back at what it has.
-      member.cursor = this.#diffs.hold(diff.from);
-      this.#behind.add(subscriber);
-      return false;
-    }
-    return true;
-  }
-
-  /** One member's part of {@link FanOut.send}, with the frames shared by its kind. */
-  #sendFlush(member: Member<F>, diff: FlushDiff, viewDiffs: Map<View, string> | null, shared: boolean): void {
-    if (!this.#due(member, diff)) return;
-    const to = diff.to;
-    let frames = this.#frames.get(member.key, to);
-    if (frames === undefined) {
-      const view = member.view;
-      // A view: its diff of this flush ('[]' or absent when untouched); null: the record lost it, the whole view.
-      const text = view === null ? diff.text() : viewDiffs === null ? undefined : (viewDiffs.get(view) ?? '[]');
-      frames = this.#frames.set(member.key, to, this.#framesFor(text, member.subscriber.extension, to, shared, view));
-    }
-    if (frames !== null) this.#send(member.subscriber, frames);
   }
 
   /** Catches up every held-back member that has room again. */
