@@ -185,4 +185,5 @@ async function run(ctx: BenchContext): Promise<Row[]> {
   ];
 }
 
+/** The real-socket row (see the top of this file). */
 export const viewsPlantSockets: Benchmark = { name: 'views-plant-sockets', run };

@@ -21,13 +21,17 @@ import { messageEncoder, StateChannel, Storage, type EncodedMessage, type JsonVa
 import { Paired, prng } from './support/stats.js';
 import type { BenchContext, Benchmark, Row } from './support/table.js';
 
+/** Sites in the plant; one view per site. */
 export const SITES = 100;
 const PER_SITE = 100;
 const RATE = 2000;
-export const FLUSH = 200; // ms of traffic per flush
+/** Milliseconds of traffic per flush (the servers' autoflushDelay in views-plant-sockets). */
+export const FLUSH = 200;
 const PER_FLUSH = (RATE * FLUSH) / 1000;
+/** Subscribers (clients), CLIENTS / SITES per site. */
 export const CLIENTS = 1000;
 
+/** The key of site `s` (`s07`). */
 export const siteKey = (s: number): string => 's' + String(s).padStart(2, '0');
 const pointKey = (p: number): string => 'p' + String(p).padStart(4, '0');
 
@@ -41,6 +45,7 @@ class Sink implements StateSubscriber<EncodedMessage> {
   }
 }
 
+/** The plant's shared value: `{ sites: { sNN: { pNNNN: { value, quality, timestamp } } } }`. */
 export function initialValue(): JsonValue {
   const sites: { [key: string]: JsonValue } = {};
   for (let s = 0; s < SITES; s++) {
@@ -51,6 +56,7 @@ export function initialValue(): JsonValue {
   return { sites };
 }
 
+/** One update of the application: a point of a site and its new value. */
 export interface Update {
   site: string;
   point: string;
@@ -151,4 +157,5 @@ async function run(ctx: BenchContext): Promise<Row[]> {
   ];
 }
 
+/** The in-process row (see the top of this file). */
 export const viewsPlant: Benchmark = { name: 'views-plant', run };
