@@ -55,7 +55,7 @@ function updates(seed: number): () => { id: string; point: PlantPoint } {
 }
 
 /** Runs `apply` RATE times a second (in 10 ms ticks, catching up on late ticks, never more than a second behind). */
-function pace(apply: () => void): { stop(): void } {
+export function pace(apply: () => void): { stop(): void } {
   const start = now();
   let done = 0;
   const timer = setInterval(() => {

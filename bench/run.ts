@@ -25,7 +25,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // (It switches off the Storage's development-only ownership checks; ws and
 // the raw references do not read it.)
 process.env.NODE_ENV ??= 'production';
-const NAMES = ['request-response', 'fan-out', 'state-size', 'plant-dashboard', 'join', 'memory', 'client-apply', 'client-snapshots', 'resume', 'fan-out-metrics', 'compression', 'views-plant', 'views-curve', 'views-join', 'cluster-latency', 'cluster-plant', 'cluster-writes'];
+const NAMES = ['request-response', 'fan-out', 'state-size', 'plant-dashboard', 'join', 'memory', 'client-apply', 'client-snapshots', 'resume', 'fan-out-metrics', 'compression', 'views-plant', 'views-plant-sockets', 'views-curve', 'views-join', 'cluster-latency', 'cluster-plant', 'cluster-writes'];
 
 /**
  * A private copy of dist/ for this run (inside node_modules/.cache, so its
@@ -61,6 +61,7 @@ async function loadBenchmarks(): Promise<Benchmark[]> {
     import('./resume.js').then((m) => m.resume),
     import('./compression.js').then((m) => m.compression),
     import('./views-plant.js').then((m) => m.viewsPlant),
+    import('./views-plant-sockets.js').then((m) => m.viewsPlantSockets),
     import('./views-curve.js').then((m) => m.viewsCurve),
     import('./views-join.js').then((m) => m.viewsJoin),
     import('./cluster-latency.js').then((m) => m.clusterLatency),

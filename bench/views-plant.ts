@@ -13,21 +13,26 @@
  * In-process: StateChannels (what the server uses) with subscribers that
  * count bytes and drop them. No sockets: the no-view side would pay a
  * hundred times the socket writes of the view side on a real server, so
- * leaving them out makes the CPU ratio the views' least favourable case.
+ * leaving them out makes the CPU ratio the views' least favourable case
+ * (bench/views-plant-sockets.ts runs the same load over real sockets).
  * Windows alternate between the two sides, each side runs the same updates.
  */
 import { messageEncoder, StateChannel, Storage, type EncodedMessage, type JsonValue, type StateSubscriber } from './support/lib.js';
 import { Paired, prng } from './support/stats.js';
 import type { BenchContext, Benchmark, Row } from './support/table.js';
 
-const SITES = 100;
+/** Sites in the plant; one view per site. */
+export const SITES = 100;
 const PER_SITE = 100;
 const RATE = 2000;
-const FLUSH = 200; // ms of traffic per flush
+/** Milliseconds of traffic per flush (the servers' autoflushDelay in views-plant-sockets). */
+export const FLUSH = 200;
 const PER_FLUSH = (RATE * FLUSH) / 1000;
-const CLIENTS = 1000;
+/** Subscribers (clients), CLIENTS / SITES per site. */
+export const CLIENTS = 1000;
 
-const siteKey = (s: number): string => 's' + String(s).padStart(2, '0');
+/** The key of site `s` (`s07`). */
+export const siteKey = (s: number): string => 's' + String(s).padStart(2, '0');
 const pointKey = (p: number): string => 'p' + String(p).padStart(4, '0');
 
 /** A subscriber that counts the bytes it gets and drops them. */
@@ -40,7 +45,8 @@ class Sink implements StateSubscriber<EncodedMessage> {
   }
 }
 
-function initialValue(): JsonValue {
+/** The plant's shared value: `{ sites: { sNN: { pNNNN: { value, quality, timestamp } } } }`. */
+export function initialValue(): JsonValue {
   const sites: { [key: string]: JsonValue } = {};
   for (let s = 0; s < SITES; s++) {
     const points: { [key: string]: JsonValue } = {};
@@ -50,19 +56,25 @@ function initialValue(): JsonValue {
   return { sites };
 }
 
-interface Update {
+/** One update of the application: a point of a site and its new value. */
+export interface Update {
   site: string;
   point: string;
   value: { value: number; quality: string; timestamp: number };
 }
 
-/** The updates of one flush window (the same sequence for both sides). */
-function windowUpdates(random: () => number, k0: number): Update[] {
-  return Array.from({ length: PER_FLUSH }, (_, k) => ({
+/** The k-th update of the sequence `random` draws from: a random point of a random site. */
+export function plantUpdate(random: () => number, k: number): Update {
+  return {
     site: siteKey(Math.floor(random() * SITES)),
     point: pointKey(Math.floor(random() * PER_SITE)),
-    value: { value: Math.round(random() * 1e6) / 100, quality: random() < 0.01 ? 'uncertain' : 'good', timestamp: 1_700_000_000_000 + k0 + k },
-  }));
+    value: { value: Math.round(random() * 1e6) / 100, quality: random() < 0.01 ? 'uncertain' : 'good', timestamp: 1_700_000_000_000 + k },
+  };
+}
+
+/** The updates of one flush window (the same sequence for both sides). */
+function windowUpdates(random: () => number, k0: number): Update[] {
+  return Array.from({ length: PER_FLUSH }, (_, k) => plantUpdate(random, k0 + k));
 }
 
 /** The exact bytes every view's subscribers need for one window: per site, its last value of each point changed. */
@@ -140,9 +152,10 @@ async function run(ctx: BenchContext): Promise<Row[]> {
   viewed.channel.close();
   everyone.channel.close();
   return [
-    { bench: 'views-plant', metric: `server CPU, ${CLIENTS} subscribers in ${SITES} site views vs the same with no views`, unit: 'ms/s', ...cpu.summary(), goal: { max: 1 } },
+    { bench: 'views-plant', metric: `server CPU in-process (no sockets), ${CLIENTS} subscribers in ${SITES} site views vs the same with no views`, unit: 'ms/s', ...cpu.summary(), goal: { max: 1 } },
     { bench: 'views-plant', metric: 'bytes handed to the subscribers vs the exact bytes of each view\'s changes', unit: 'KiB/s', ...bytes.summary(), goal: { max: 1.1 } },
   ];
 }
 
+/** The in-process row (see the top of this file). */
 export const viewsPlant: Benchmark = { name: 'views-plant', run };

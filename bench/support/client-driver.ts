@@ -46,8 +46,8 @@ function requestFrame(id: number): string {
   return '0{"type":"request","id":' + id + ',"name":"echo","data":' + REQUEST_DATA + '}';
 }
 
-function open(url: string, keepLast: boolean, timeout: number, deflate = false): Promise<Sock> {
-  const ws = new WebSocket(url, { perMessageDeflate: deflate, handshakeTimeout: timeout });
+function open(url: string, keepLast: boolean, timeout: number, deflate = false, skipUTF8Validation = false): Promise<Sock> {
+  const ws = new WebSocket(url, { perMessageDeflate: deflate, handshakeTimeout: timeout, skipUTF8Validation });
   const sock: Sock = {
     ws,
     messages: 0,
@@ -87,13 +87,13 @@ function open(url: string, keepLast: boolean, timeout: number, deflate = false):
 }
 
 /** Opens `count` sockets, at most `concurrency` handshakes at a time. */
-async function openMany(url: string, count: number, concurrency: number, keepLast: number, timeout: number, deflate = false): Promise<Sock[]> {
+async function openMany(url: string, count: number, concurrency: number, keepLast: number, timeout: number, deflate = false, skipUTF8Validation = false): Promise<Sock[]> {
   const socks: Sock[] = new Array(count);
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < count) {
       const i = next++;
-      socks[i] = await open(url, i < keepLast, timeout, deflate);
+      socks[i] = await open(url, i < keepLast, timeout, deflate, skipUTF8Validation);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
@@ -155,9 +155,10 @@ export function clientDriver(host: Host): void {
   };
   let verifier: Verifier | null = null;
 
-  // deflate: offer permessage-deflate (the compression row).
-  host.handle('open', async (p: { tag: string; url: string; count: number; concurrency?: number; keepLast?: number; deflate?: boolean }) => {
-    const socks = await openMany(p.url, p.count, p.concurrency ?? 50, p.keepLast ?? 0, 30_000, p.deflate ?? false);
+  // deflate: offer permessage-deflate (the compression row). skipUTF8Validation: for loads where ws's
+  // check of every received byte would make the clients, not the server, the bottleneck (views-plant-sockets).
+  host.handle('open', async (p: { tag: string; url: string; count: number; concurrency?: number; keepLast?: number; deflate?: boolean; skipUTF8Validation?: boolean }) => {
+    const socks = await openMany(p.url, p.count, p.concurrency ?? 50, p.keepLast ?? 0, 30_000, p.deflate ?? false, p.skipUTF8Validation ?? false);
     groups.set(p.tag, [...(groups.get(p.tag) ?? []), ...socks]);
     return socks.length;
   });

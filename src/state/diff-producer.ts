@@ -203,7 +203,10 @@ export class FlushDiff {
   text(): string | undefined {
     if (this.#text === null) {
       this.#stats.diffsComputed += 1;
-      this.#text = this.#changes.diffText(this.from, this.to);
+      const ops = this.#ops;
+      // When the views asked first, the patch is their operations' texts joined: no second compaction.
+      if (ops === null) this.#text = this.#changes.diffText(this.from, this.to);
+      else this.#text = ops === undefined ? undefined : '[' + ops.map((op) => op.text).join(',') + ']';
     }
     return this.#text;
   }

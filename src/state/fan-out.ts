@@ -183,7 +183,6 @@ export class FanOut<F> {
    * catch-up.
    */
   send(diff: FlushDiff): void {
-    const { from, to } = diff;
     const shared = this.#members.size > 1;
     let viewDiffs: Map<View, string> | null = null;
     if (this.#views.size > 0) {
@@ -192,10 +191,38 @@ export class FanOut<F> {
       if (ops === undefined) this.#views.refreshAll(data);
       else viewDiffs = this.#views.flush(ops, data);
     }
-    for (const member of this.#concerned(viewDiffs)) {
-      // One that joined from inside a sendEncoded of this loop got the value at `to` already.
-      if (member.since >= to) continue;
+    if (viewDiffs === null) this.#sendEach(this.#members.values(), null, diff, null, shared);
+    else {
+      // Only the members the flush may concern: the held-back ones, those that see everything and
+      // those of the views it touched (a member of an untouched view is already at the flush,
+      // congested or not). The held-back ones are snapshotted: one caught up here must not get this
+      // flush's frames too.
+      const held = this.#behind.size === 0 ? null : new Set(this.#behind);
+      if (held !== null) {
+        for (const subscriber of held) {
+          // Looked up one at a time: one may leave while another is caught up.
+          const member = this.#members.get(subscriber);
+          if (member !== undefined) this.#sendEach([member], null, diff, viewDiffs, shared);
+        }
+      }
+      this.#sendEach(this.#groups.unviewed, held, diff, viewDiffs, shared);
+      for (const view of viewDiffs.keys()) this.#sendEach(this.#groups.of(view), held, diff, viewDiffs, shared);
+    }
+    // Shared frames are not held past their flush.
+    this.#frames.clear();
+  }
+
+  /**
+   * {@link FanOut.send} to `members` but those in `skip`: one set of frames
+   * per kind, built for the first member of the kind that is due.
+   */
+  #sendEach(members: Iterable<Member<F>>, skip: Set<StateSubscriber<F>> | null, diff: FlushDiff, viewDiffs: Map<View, string> | null, shared: boolean): void {
+    // One loop with nothing called per member but what must be: this runs for every member of every flush.
+    const { from, to } = diff;
+    for (const member of members) {
       const subscriber = member.subscriber;
+      // One that joined from inside a sendEncoded of this flush got the value at `to` already.
+      if (member.since >= to || (skip !== null && skip.has(subscriber))) continue;
       if (member.cursor !== null) {
         // Held back earlier and has room now: its own diff, not the shared one.
         if (!subscriber.congested) this.#catchUp(subscriber, member);
@@ -216,30 +243,6 @@ export class FanOut<F> {
       }
       if (frames !== null) this.#send(subscriber, frames);
     }
-    // Shared frames are not held past their flush.
-    this.#frames.clear();
-  }
-
-  /**
-   * The members a flush may concern: every one without views in use or
-   * when every view gets its whole value; else the held-back ones, those
-   * that see everything and those of the views the flush touched (a member
-   * of an untouched view is already at the flush, congested or not).
-   */
-  #concerned(viewDiffs: Map<View, string> | null): Iterable<Member<F>> {
-    if (viewDiffs === null) return this.#members.values();
-    const members = this.#members;
-    const groups = this.#groups;
-    // Snapshotted: a held-back member caught up in the first loop must not get this flush's frames too.
-    const held = new Set(this.#behind);
-    return (function* () {
-      for (const subscriber of held) {
-        const member = members.get(subscriber);
-        if (member !== undefined) yield member;
-      }
-      for (const member of groups.unviewed) if (!held.has(member.subscriber)) yield member;
-      for (const view of viewDiffs.keys()) for (const member of groups.of(view)) if (!held.has(member.subscriber)) yield member;
-    })();
   }
 
   /** Catches up every held-back member that has room again. */

@@ -48,7 +48,8 @@ export class FrameCache<F> {
 
   /** Drops every frame kept, so shared buffers are not held past their flush. */
   clear(): void {
-    this.#frames.clear();
+    // Map#clear allocates a new table even when empty, and a channel whose members all have views clears an empty cache every flush.
+    if (this.#frames.size > 0) this.#frames.clear();
     this.#position = -1;
     this.#lastKey = null;
     this.#lastFrames = null;

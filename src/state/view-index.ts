@@ -67,33 +67,37 @@ export class ViewIndex {
    * moving each touched view's presence to `data`.
    */
   flush(ops: readonly CompactedOp[], data: JsonValue): Map<View, string> {
-    const work = new Map<View, ViewWork>();
-    const of = (view: View): ViewWork => {
-      let w = work.get(view);
-      if (w === undefined) work.set(view, (w = { root: false, resets: new Set(), passes: [] }));
-      return w;
-    };
-    for (const op of ops) {
+    const touched: View[] = [];
+    for (let k = 0; k < ops.length; k++) {
+      const op = ops[k]!;
       const segments = op.segments;
       if (segments.length === 0) {
-        for (const view of this.#views.values()) of(view).root = true;
+        for (const view of this.#views.values()) touch(view, touched).root = true;
         continue;
       }
       let node = this.#root;
       for (let i = 0; ; i++) {
         if (i === segments.length) {
           // The operation replaces or removes everything under here.
-          forEachBelow(node, (leaf) => of(leaf.view).resets.add(leaf));
+          forEachBelow(node, (leaf) => (touch(leaf.view, touched).resets ??= new Set()).add(leaf));
           break;
         }
-        for (const leaf of node.ends) of(leaf.view).passes.push({ leaf, text: op.text });
-        const next = node.children?.get(String(segments[i]));
+        const ends = node.ends;
+        for (let e = 0; e < ends.length; e++) {
+          const leaf = ends[e]!;
+          const work = touch(leaf.view, touched);
+          work.passes[work.passCount++] = leaf;
+          work.passes[work.passCount++] = op.text;
+        }
+        if (node.children === null) break;
+        const segment = segments[i]!;
+        const next = node.children.get(typeof segment === 'string' ? segment : String(segment));
         if (next === undefined) break;
         node = next;
       }
     }
     const diffs = new Map<View, string>();
-    for (const [view, w] of work) diffs.set(view, view.flushDiff(data, w));
+    for (const view of touched) diffs.set(view, view.flushDiff(data));
     return diffs;
   }
 
@@ -122,6 +126,15 @@ export class ViewIndex {
     }
     return node;
   }
+}
+
+/** `view`, listed in `touched` the first time the flush under way routes to it. */
+function touch(view: View, touched: View[]): ViewWork {
+  if (!view.touched) {
+    view.touched = true;
+    touched.push(view);
+  }
+  return view;
 }
 
 /** Every view path registered at `top` or under it. */

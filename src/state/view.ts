@@ -33,14 +33,28 @@ export interface ViewNode {
   present: number;
 }
 
-/** What one flush did to a view, as the path index found it. */
+/**
+ * What one flush did to a view, as the path index found it. A {@link View}
+ * is its own: routing a flush writes into fields of the views it touches,
+ * reused every flush, so it allocates nothing per view or per operation,
+ * and a flush that touches one view among thousands reads few objects.
+ */
 export interface ViewWork {
+  /** Routed to in the flush under way (the index lists the view once). */
+  touched: boolean;
   /** An operation replaced the whole value. */
   root: boolean;
-  /** View paths with an operation at or above them: recomputed from the value. */
-  readonly resets: Set<ViewNode>;
-  /** Operations strictly inside a view path, in order, with the path they are in. */
-  readonly passes: { leaf: ViewNode; text: string }[];
+  /** View paths with an operation at or above them: recomputed from the value (made when first needed). */
+  resets: Set<ViewNode> | null;
+  /**
+   * Operations strictly inside a view path, in order, as pairs: the view
+   * path it is in, then its JSON text. Only the first `passCount` entries
+   * belong to the flush under way: the array is never shortened, since
+   * setting its length to 0 would drop its storage and the next flush
+   * would allocate it again.
+   */
+  readonly passes: (ViewNode | string)[];
+  passCount: number;
 }
 
 /**
@@ -50,7 +64,7 @@ export interface ViewWork {
  * const view = new View([['sites', 'north']], storage.data)
  * view.wholeText(storage.data)  // '{"sites":{"north":{...}}}' or '{}'
  */
-export class View {
+export class View implements ViewWork {
   /** Equal views, equal keys. */
   readonly key: string;
   /** The canonical paths. */
@@ -64,6 +78,12 @@ export class View {
   #whole: { position: number; text: string; frames: Map<string | null, unknown> } | null = null;
   /** Members of the channel that see through it. */
   users = 0;
+  // What the flush under way routed to it (see `ViewIndex.flush`).
+  touched = false;
+  root = false;
+  resets: Set<ViewNode> | null = null;
+  readonly passes: (ViewNode | string)[] = [];
+  passCount = 0;
 
   /** @param paths canonical (see `canonicalView`) */
   constructor(paths: readonly ViewPath[], data: JsonValue) {
@@ -116,35 +136,50 @@ export class View {
 
   /**
    * The diff of one flush within the view, from what the index routed to
-   * it; moves the view's presence to `data` (the value at the flush).
+   * it (its {@link ViewWork} fields, emptied here); moves the view's presence to
+   * `data` (the value at the flush).
    * @returns a JSON Patch as text, `'[]'` when nothing in the view changed
    */
-  flushDiff(data: JsonValue, work: ViewWork): string {
+  flushDiff(data: JsonValue): string {
     this.#whole = null;
-    if (work.root) {
+    const { resets, passes } = this;
+    let text = '';
+    if (this.root) {
       const was = this.#rootObject;
       this.refresh(data);
-      return !was && !this.#rootObject ? '[]' : '[{"op":"replace","path":"","value":' + this.wholeText(data) + '}]';
-    }
-    let text = '';
-    for (const leaf of work.resets) {
-      const value = this.#rootObject ? viewValue(data, leaf.steps) : undefined;
-      if (leaf.present !== 0) {
-        if (value !== undefined) text += `,{"op":"replace","path":${JSON.stringify(leaf.pointer)},"value":${JSON.stringify(value)}}`;
-        else {
-          mark(leaf, -1);
-          text += `,{"op":"remove","path":${JSON.stringify(highestAbsent(leaf).pointer)}}`;
-        }
-      } else if (value !== undefined) {
-        const top = highestAbsent(leaf);
-        let wrapped = JSON.stringify(value);
-        for (let n = leaf; n !== top; n = n.parent!) wrapped = `{${JSON.stringify(n.steps[n.steps.length - 1])}:${wrapped}}`;
-        mark(leaf, 1);
-        text += `,{"op":"add","path":${JSON.stringify(top.pointer)},"value":${wrapped}}`;
+      text = !was && !this.#rootObject ? '' : '{"op":"replace","path":"","value":' + this.wholeText(data) + '}';
+    } else {
+      const filter = resets !== null && resets.size > 0;
+      if (filter) for (const leaf of resets) text = append(text, this.#resetText(leaf, data));
+      // The common flush: operations inside view paths only, passed through in order.
+      for (let i = 0; i < this.passCount; i += 2) {
+        const leaf = passes[i] as ViewNode;
+        if (leaf.present !== 0 && !(filter && resets.has(leaf))) text = append(text, passes[i + 1] as string);
       }
     }
-    for (const { leaf, text: op } of work.passes) if (leaf.present !== 0 && !work.resets.has(leaf)) text += ',' + op;
-    return text === '' ? '[]' : '[' + text.slice(1) + ']';
+    // The texts are not kept past their flush.
+    for (let i = 1; i < this.passCount; i += 2) passes[i] = '';
+    this.touched = false;
+    this.root = false;
+    if (resets !== null && resets.size > 0) resets.clear();
+    this.passCount = 0;
+    return text === '' ? '[]' : '[' + text + ']';
+  }
+
+  /** The operation that brings view path `leaf` to `data` after a change at or above it ('' for none); moves its presence. */
+  #resetText(leaf: ViewNode, data: JsonValue): string {
+    const value = this.#rootObject ? viewValue(data, leaf.steps) : undefined;
+    if (leaf.present !== 0) {
+      if (value !== undefined) return `{"op":"replace","path":${JSON.stringify(leaf.pointer)},"value":${JSON.stringify(value)}}`;
+      mark(leaf, -1);
+      return `{"op":"remove","path":${JSON.stringify(highestAbsent(leaf).pointer)}}`;
+    }
+    if (value === undefined) return '';
+    const top = highestAbsent(leaf);
+    let wrapped = JSON.stringify(value);
+    for (let n = leaf; n !== top; n = n.parent!) wrapped = `{${JSON.stringify(n.steps[n.steps.length - 1])}:${wrapped}}`;
+    mark(leaf, 1);
+    return `{"op":"add","path":${JSON.stringify(top.pointer)},"value":${wrapped}}`;
   }
 
   /**
@@ -187,6 +222,11 @@ export class View {
   #node(steps: ViewPath, parent: ViewNode | null, way: boolean): ViewNode {
     return { steps, pointer: toPointer(steps), parent, children: way ? new Map() : null, view: this, present: 0 };
   }
+}
+
+/** `list` and `item` joined by a comma (either may be empty). */
+function append(list: string, item: string): string {
+  return item === '' ? list : list === '' ? item : list + ',' + item;
 }
 
 /** Adds `delta` to the presence of `leaf` and every node above it. */
