@@ -83,7 +83,7 @@ export class RedisCluster implements ServerCluster {
     this.#clockOffset = clockOffset;
     this.#log = new ClusterLog(store, {
       onBroadcast: (name, data, time) => this.#deliver(name, data, time),
-      onJunk: (seq, reason) => this.#report(new Error(`log entry ${seq} is not one of ours (${reason}): skipped on every node`)),
+      onJunk: (seq, reason) => this.#reportJunk(seq, reason),
       onWrongEpoch: () => this.#recovery.resync('an append found another epoch'),
       onApplied: (time, position) => {
         this.#hold.applied(time, position);
@@ -235,7 +235,7 @@ export class RedisCluster implements ServerCluster {
     store.on('up', () => this.#linkChanged(null));
     store.on('replaced', (role, reason) => this.#report(new Error(`the ${role} connection to Redis stopped answering (${reason}): replaced`)));
     // Junk before the loaded seq is passed already: reported, as after a resync (#resumed).
-    for (const junk of loaded.junk) this.#report(new Error(`log entry ${junk.seq} is not one of ours (${junk.reason}): skipped on every node`));
+    for (const junk of loaded.junk) this.#reportJunk(junk.seq, junk.reason);
     store.follow(loaded.epoch, loaded.seq);
     store.startHeartbeat(() => ({ epoch: this.#log.epoch, seq: this.#log.seq }));
   }
@@ -243,7 +243,7 @@ export class RedisCluster implements ServerCluster {
   #resumed(state: LoadedState): void {
     this.#snapshots.reset(state.seq);
     this.#catchUp.check();
-    for (const junk of state.junk) this.#report(new Error(`log entry ${junk.seq} is not one of ours (${junk.reason}): skipped on every node`));
+    for (const junk of state.junk) this.#reportJunk(junk.seq, junk.reason);
     for (const b of state.broadcasts) this.#deliver(b.name, b.data, b.time);
   }
 
@@ -267,6 +267,10 @@ export class RedisCluster implements ServerCluster {
   #deliver(name: string, data: JsonValue, time: number): void {
     if (Date.now() + this.#clockOffset - time > BROADCAST_REPLAY_LIMIT) return;
     for (const server of this.#servers) server.onBroadcast(name, data);
+  }
+
+  #reportJunk(seq: number, reason: string): void {
+    this.#report(new Error(`log entry ${seq} is not one of ours (${reason}): skipped on every node`));
   }
 
   #report(err: Error): void {
