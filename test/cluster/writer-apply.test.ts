@@ -6,13 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { connect } from '../../src/client/index.js';
+import { EXTENSION_PROTOCOL } from '../../src/protocol/messages.js';
 import { decodeBody } from '../../src/cluster/entry-body.js';
 import { parseEntry } from '../../src/cluster/log-entry.js';
 import { InvalidArgumentError, Storage, type JsonValue } from '../../src/index.js';
 import { onCleanup } from '../support/cleanup.js';
 import { RawClient } from '../support/raw-client.js';
 import { RedisServer } from '../support/redis-server.js';
-import { delay, waitFor } from '../support/wait.js';
+import { deferred, delay, waitFor } from '../support/wait.js';
 import { freshName, node, serve } from './cluster-helpers.js';
 import { rawClient } from './store-helpers.js';
 
@@ -148,6 +149,36 @@ describe('the writer applies its own entries from the append reply', function ()
     assert.equal(changes, 5);
     assert.deepEqual(a.state.data, { v: 5 });
     assert.deepEqual(a.errors, []);
+  });
+
+  it('lets a resume waiting for a version go ahead once the writer applied it from its reply', async () => {
+    const name = freshName();
+    const big: Record<string, number> = {};
+    for (let i = 0; i < 200; i++) big[`k${i}`] = i;
+    const a = await node(redis.url, name, { initial: big, resumeWait: 5000 });
+    const b = await node(redis.url, name);
+    const server = await serve(a);
+    // a's reader brings nothing and its replies wait for the gate: a applies its entry only when the gate opens.
+    const original = a.store.emit;
+    const emit = original.bind(a.store) as (event: string, ...args: unknown[]) => boolean;
+    a.store.emit = ((event: string, ...args: unknown[]) => event === 'entries' || emit(event, ...args)) as typeof original;
+    const gate = deferred();
+    const append = a.store.append.bind(a.store);
+    a.store.append = (...args) => append(...args).then(async (result) => (await gate.promise, result));
+    void a.state.set('k1', -1);
+    await waitFor(() => seqOf(b) === seqOf(a) + 1, 'b applied the entry');
+    const client = await RawClient.connect(`ws://127.0.0.1:${server.port}/ws`, { protocols: [EXTENSION_PROTOCOL] });
+    client.send({ type: 'hello', session: null, version: b.version });
+    await delay(300);
+    assert.equal(client.messages.filter((m) => m.type === 'state').length, 0, 'no state before a applied the version');
+    const started = Date.now();
+    gate.resolve();
+    await waitFor(() => a.version === b.version, 'a applied its entry from the reply');
+    await a.state.set('k2', -2);
+    const first = await client.next((m) => m.type === 'state');
+    assert.ok(Date.now() - started < 2000, 'the resume went ahead when the entry was applied, not at resumeWait');
+    assert.deepEqual(first.diff, [{ op: 'replace', path: '/k2', value: -2 }]);
+    assert.equal(first.version, a.version);
   });
 
   it('delivers each broadcast once, in log order, after the state as of it, on the writer and the other node', async () => {
