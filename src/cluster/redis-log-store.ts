@@ -181,6 +181,8 @@ export class RedisLogStore extends EventEmitter<RedisLogStoreEvents> {
    * @throws {ClusterUnavailableError} (rejection) past `writeTimeout` or `maxPendingWrites`
    */
   append(epoch: string, writeId: string, body: string): Promise<AppendResult> {
+    // The append's reply wakes the process: a read due soon rides along with it.
+    this.#reader.nudge();
     return this.#appender.append(epoch, writeId, body);
   }
 
