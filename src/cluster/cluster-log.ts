@@ -1,10 +1,16 @@
 /**
  * The cluster's log behind the state seam (src/state/state-log.ts): the
  * writes of one synchronous run are batched into one entry (a microtask
- * later), appended once through the log store, and applied only when read
- * back, in log order, on every node alike, this one included. No
- * optimistic apply: a value a node showed before the log decided could
- * later revert, and no version could name it.
+ * later), appended once through the log store, and applied in log order,
+ * on every node alike, this one included. No optimistic apply: a value a
+ * node showed before the log decided could later revert, and no version
+ * could name it. Other nodes' entries are applied when read back; this
+ * node's own entry is applied when its append's reply says it landed right
+ * after the last entry applied here (nothing lies between, so it is the
+ * entry the reader would bring next: decoded from the same text, applied
+ * the same way), sparing the writer a wake-up for its own entry. Else it
+ * waits for the reader like any other, and the reader passes over what a
+ * reply already applied.
  */
 import type { JsonValue } from '../json.js';
 import { firstRejection, type EntryOutcome, type LogSnapshot, type LogTarget, type StateEntry, type StateLog, type StateWrite } from '../state/state-log.js';
@@ -17,6 +23,14 @@ import type { LogEntry } from './log-entry.js';
 export interface LogSink {
   append(epoch: string, writeId: string, body: string): Promise<AppendResult>;
   newWriteId(): string;
+  /**
+   * Whether the reader follows the log now. While it does not (a resync
+   * or reset is under way), an append's reply is not applied: the state
+   * the node moves to may be older than the reply's entry.
+   */
+  readonly following: boolean;
+  /** Ends the reader's rest between reads: an own entry waits for it. */
+  wakeReader(): void;
 }
 
 /** What the log tells its owner. */
@@ -46,7 +60,9 @@ interface Batch {
   readonly parts: Part[];
   body: string | null;
   broadcast: boolean;
-  /** The seq its append landed at, once known. */
+  /** The epoch it was last appended to. */
+  epoch: string;
+  /** The seq its append landed at, once known (then, still waiting, it waits for the reader). */
   seq: number;
   /** Settles (never rejects) once the batch is applied or failed. */
   readonly done: Promise<void>;
@@ -90,9 +106,14 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
     return this.versions.epoch;
   }
 
-  /** Whether writes of this node wait to be applied (open, appending, or deferred to a new epoch). */
-  get writing(): boolean {
-    return this.#open !== null || this.#waiting.size > 0 || this.#deferred.length > 0;
+  /**
+   * Whether writes of this node landed and wait for the reader to apply
+   * them (their reply found another entry between them and the last one
+   * applied). Writes still appending do not: their reply applies them.
+   */
+  get waitsForReader(): boolean {
+    for (const batch of this.#waiting.values()) if (batch.seq > 0) return true;
+    return false;
   }
 
   /** The seq of the last entry applied (or passed as junk). */
@@ -171,13 +192,17 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
     return this.#open?.done ?? this.#last;
   }
 
-  /** Applies entries read back from the log, in order. */
+  /**
+   * Applies entries read back from the log, in order; passes over those
+   * this node already applied (its own, from their append's reply).
+   */
   applyEntries(entries: readonly LogEntry[]): void {
-    for (const entry of entries) this.#applyOne(entry);
+    for (const entry of entries) if (entry.seq > this.seq) this.#applyOne(entry);
   }
 
-  /** Notes an entry that was skipped as junk: its seq counts as passed. */
+  /** Notes an entry that was skipped as junk: its seq counts as passed (unless already passed). */
   skip(seq: number, reason: string): void {
+    if (seq > 0 && seq <= this.seq) return;
     this.versions.note(seq, this.#target!.position);
     this.#hooks.onJunk(seq, reason);
   }
@@ -220,7 +245,7 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
     if (this.#open !== null) return this.#open;
     let settle!: () => void;
     const done = new Promise<void>((resolve) => (settle = resolve));
-    const batch: Batch = { writeId: this.#sink.newWriteId(), writes: [], parts: [], body: null, broadcast, seq: 0, done, settle };
+    const batch: Batch = { writeId: this.#sink.newWriteId(), writes: [], parts: [], body: null, broadcast, epoch: '', seq: 0, done, settle };
     this.#open = batch;
     this.#last = done;
     if (!broadcast) queueMicrotask(() => this.#close());
@@ -243,15 +268,24 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
   }
 
   #append(batch: Batch): void {
+    const epoch = this.epoch;
+    batch.epoch = epoch;
     this.#waiting.set(batch.writeId, batch);
-    this.#sink.append(this.epoch, batch.writeId, batch.body!).then(
+    this.#sink.append(epoch, batch.writeId, batch.body!).then(
       (result) => {
+        if (this.#waiting.get(batch.writeId) !== batch) return;
         if (result.status === 'wrong-epoch') {
-          if (this.#waiting.get(batch.writeId) !== batch) return;
           this.#waiting.delete(batch.writeId);
           this.#deferred.push(batch);
           this.#hooks.onWrongEpoch();
-        } else if (batch.seq === 0) batch.seq = result.seq;
+          return;
+        }
+        if (batch.seq === 0) batch.seq = result.seq;
+        // Landed right after the last entry applied here, in this epoch: it is the next entry, so apply it now.
+        // A duplicate's reply has no Redis time (which retention and broadcasts need): the reader brings it.
+        if (result.status === 'appended' && result.seq === this.seq + 1 && epoch === this.epoch && this.#sink.following) {
+          this.#applyOne({ seq: result.seq, epoch, writeId: batch.writeId, time: result.time, body: JSON.parse(batch.body!) as unknown });
+        } else this.#sink.wakeReader();
       },
       (err: unknown) => {
         if (this.#waiting.get(batch.writeId) !== batch) return;
@@ -266,7 +300,8 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
     batch.settle();
   }
 
-  #applyOne(entry: LogEntry): void {
+  /** Applies the next entry in the log, read back or (this node's own) from its append's reply. */
+  #applyOne(entry: Omit<LogEntry, 'nodeId'>): void {
     const body = decodeBody(entry.body);
     if (typeof body === 'string') return this.skip(entry.seq, body);
     const target = this.#target!;

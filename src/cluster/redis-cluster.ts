@@ -38,9 +38,12 @@ export const MAX_READ_PAUSE = 50;
  * than the entries' own work. Its clients see changes only at flushes, at
  * most every `autoflushDelay`, so entries may gather for a quarter of the
  * smallest of its servers' (at most {@link MAX_READ_PAUSE} ms). No rest
- * while this node's own writes wait (their promises, `conn.flush()` and
- * write throughput wait on the read), while a resume waits for the reader,
- * or when no server with a delay listens (a direct user of `cluster.state`).
+ * while this node's own writes wait for the reader (their reply found
+ * another node's entry before them: their promises, `conn.flush()` and
+ * write throughput wait on the read; a write whose reply finds it next is
+ * applied from the reply and needs no read), while a resume waits for the
+ * reader, or when no server with a delay listens (a direct user of
+ * `cluster.state`).
  */
 export function readPause(autoflushDelays: Iterable<number | null>, busy: boolean): number {
   if (busy) return 0;
@@ -80,9 +83,13 @@ export class RedisCluster implements ServerCluster {
     this.#clockOffset = clockOffset;
     this.#log = new ClusterLog(store, {
       onBroadcast: (name, data, time) => this.#deliver(name, data, time),
-      onJunk: (seq, reason) => this.#report(new Error(`log entry ${seq} is not one of ours (${reason}): skipped on every node`)),
+      onJunk: (seq, reason) => this.#reportJunk(seq, reason),
       onWrongEpoch: () => this.#recovery.resync('an append found another epoch'),
-      onApplied: (time, position) => this.#hold.applied(time, position),
+      onApplied: (time, position) => {
+        this.#hold.applied(time, position);
+        // Entries are applied by the reader or, this node's own, from their append's reply: resumes waiting for either go ahead.
+        this.#catchUp.check();
+      },
     }, loaded);
     this.state = new ClusterState(this.#log, (err) => this.#report(err instanceof Error ? err : new Error(String(err))));
     this.#hold = new RetentionHold(changeLogOf(this.state), options.retention);
@@ -175,7 +182,7 @@ export class RedisCluster implements ServerCluster {
 
   /** @internal how long the follower rests after a read that brought entries (ms); see {@link readPause} */
   readPause(): number {
-    return readPause(this.#flushDelays(), this.#closed || this.#log.writing || this.#catchUp.waiting > 0);
+    return readPause(this.#flushDelays(), this.#closed || this.#log.waitsForReader || this.#catchUp.waiting > 0);
   }
 
   *#flushDelays(): Iterable<number | null> {
@@ -220,17 +227,15 @@ export class RedisCluster implements ServerCluster {
 
   #wire(loaded: LoadedState): void {
     const store = this.#store;
-    store.on('entries', (entries: LogEntry[]) => {
-      this.#log.applyEntries(entries);
-      this.#catchUp.check();
-    });
+    store.on('entries', (entries: LogEntry[]) => this.#log.applyEntries(entries));
     store.on('junk', ({ seq, reason }) => this.#log.skip(seq, reason));
     store.on('stopped', (why: ReaderStop) => this.#recovery.readerStopped(why));
     store.on('backwards', (why) => this.#recovery.backwards(why));
     store.on('down', (err) => this.#linkChanged(err));
     store.on('up', () => this.#linkChanged(null));
     store.on('replaced', (role, reason) => this.#report(new Error(`the ${role} connection to Redis stopped answering (${reason}): replaced`)));
-    for (const junk of loaded.junk) this.#log.skip(junk.seq, junk.reason);
+    // Junk before the loaded seq is passed already: reported, as after a resync (#resumed).
+    for (const junk of loaded.junk) this.#reportJunk(junk.seq, junk.reason);
     store.follow(loaded.epoch, loaded.seq);
     store.startHeartbeat(() => ({ epoch: this.#log.epoch, seq: this.#log.seq }));
   }
@@ -238,7 +243,7 @@ export class RedisCluster implements ServerCluster {
   #resumed(state: LoadedState): void {
     this.#snapshots.reset(state.seq);
     this.#catchUp.check();
-    for (const junk of state.junk) this.#report(new Error(`log entry ${junk.seq} is not one of ours (${junk.reason}): skipped on every node`));
+    for (const junk of state.junk) this.#reportJunk(junk.seq, junk.reason);
     for (const b of state.broadcasts) this.#deliver(b.name, b.data, b.time);
   }
 
@@ -262,6 +267,10 @@ export class RedisCluster implements ServerCluster {
   #deliver(name: string, data: JsonValue, time: number): void {
     if (Date.now() + this.#clockOffset - time > BROADCAST_REPLAY_LIMIT) return;
     for (const server of this.#servers) server.onBroadcast(name, data);
+  }
+
+  #reportJunk(seq: number, reason: string): void {
+    this.#report(new Error(`log entry ${seq} is not one of ours (${reason}): skipped on every node`));
   }
 
   #report(err: Error): void {

@@ -181,14 +181,19 @@ export class RedisLogStore extends EventEmitter<RedisLogStoreEvents> {
    * @throws {ClusterUnavailableError} (rejection) past `writeTimeout` or `maxPendingWrites`
    */
   append(epoch: string, writeId: string, body: string): Promise<AppendResult> {
-    // The writer waits for its entry to come back: the follower reads at once.
-    this.#reader.wake();
+    // The append's reply wakes the process: a read due soon rides along with it.
+    this.#reader.nudge();
     return this.#appender.append(epoch, writeId, body);
   }
 
   /** Makes the follower read now if it rests between reads. */
   wakeReader(): void {
     this.#reader.wake();
+  }
+
+  /** Whether the follower follows the log now (not stopped for a resync, or not yet started). */
+  get following(): boolean {
+    return this.#reader.running;
   }
 
   /** Follows the log of `epoch` after `afterSeq`, emitting 'entries', 'junk' and 'stopped'. */

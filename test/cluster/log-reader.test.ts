@@ -40,6 +40,26 @@ describe('LogReader (real redis-server)', function () {
     assert.equal(seen[0]!.nodeId, store.nodeId);
   });
 
+  it("rests after a read that brought entries; this node's append ends the rest only once half of it passed", async () => {
+    const redis = await RedisServer.start();
+    const store = await openStore(redis.url, { readPause: () => 1000 });
+    const { epoch } = await store.claimEpoch({});
+    const seen = collect(store);
+    store.follow(epoch, 0);
+    await appendMany(store, epoch, 1);
+    await waitFor(() => seen.length === 1, 'the first entry');
+    const rested = performance.now();
+    // Early in the rest: the append does not end it.
+    await appendMany(store, epoch, 1, 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(seen.length, 1);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, rested + 600 - performance.now())));
+    await appendMany(store, epoch, 1, 2);
+    await waitFor(() => seen.length === 3, 'the entries after the rest');
+    const took = performance.now() - rested;
+    assert.ok(took < 950, `the rest ended by the append after ${took.toFixed(0)} ms, not by its timer at 1000`);
+  });
+
   it('reads a range of sequence numbers back in pages', async () => {
     const redis = await RedisServer.start();
     const store = await openStore(redis.url, { pageSize: 7 });

@@ -9,7 +9,7 @@ describe('readPause: how long a node lets log entries gather between reads', () 
     assert.equal(readPause([null, 20], false), 5);
   });
 
-  it('is 0 while the node has its own writes waiting or a resume waits (busy)', () => {
+  it('is 0 while the node has its own writes waiting for the reader or a resume waits (busy)', () => {
     assert.equal(readPause([200], true), 0);
   });
 

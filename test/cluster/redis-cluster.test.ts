@@ -20,7 +20,7 @@ describe('redisCluster', function () {
     const b = await node(redis.url, name, { initial: { ignored: true } });
     assert.deepEqual(b.state.data, { points: {} });
     const done = a.state.set(['points', 'p1'], { v: 1 });
-    // No optimistic apply: the write shows once read back.
+    // No optimistic apply: the write shows once its entry is in the log.
     assert.deepEqual(a.state.get(['points', 'p1']), undefined);
     await done;
     assert.deepEqual(a.state.get(['points', 'p1']), { v: 1 });

@@ -1,0 +1,157 @@
+/**
+ * ClusterLog applies this node's own entry from its append's reply when it
+ * landed right after the last entry applied, and otherwise waits for the
+ * reader; the reader passes over what a reply applied. A stand-in sink
+ * plays Redis, so every interleaving is chosen, not raced.
+ */
+import assert from 'node:assert/strict';
+import { ClusterLog, type LogSink } from '../../src/cluster/cluster-log.js';
+import { ClusterState } from '../../src/cluster/cluster-state.js';
+import type { AppendResult } from '../../src/cluster/log-appender.js';
+import type { LogEntry } from '../../src/cluster/log-entry.js';
+import type { JsonValue } from '../../src/index.js';
+
+interface Sent {
+  readonly epoch: string;
+  readonly writeId: string;
+  readonly body: string;
+  resolve(result: AppendResult): void;
+}
+
+class Sink implements LogSink {
+  following = true;
+  wakes = 0;
+  readonly sent: Sent[] = [];
+  #n = 0;
+  newWriteId(): string {
+    return `me:${++this.#n}`;
+  }
+  append(epoch: string, writeId: string, body: string): Promise<AppendResult> {
+    return new Promise((resolve) => this.sent.push({ epoch, writeId, body, resolve }));
+  }
+  wakeReader(): void {
+    this.wakes += 1;
+  }
+}
+
+function setup(value: JsonValue = {}) {
+  const sink = new Sink();
+  const seen = { applied: [] as Array<[number, number]>, broadcasts: [] as unknown[], junk: [] as number[] };
+  const log = new ClusterLog(sink, {
+    onBroadcast: (name, data, time) => seen.broadcasts.push([name, data, time]),
+    onJunk: (seq) => seen.junk.push(seq),
+    onWrongEpoch: () => {},
+    onApplied: (time, position) => seen.applied.push([time, position]),
+  }, { epoch: 'e1', seq: 0, value });
+  const state = new ClusterState(log, () => {});
+  let changes = 0;
+  state.onChange(() => (changes += 1));
+  return { sink, log, state, seen, changes: () => changes };
+}
+
+/** The entry the reader would bring for `sent` at `seq`. */
+function entryOf(sent: { epoch: string; writeId: string; body: string }, seq: number, time: number): LogEntry {
+  return { seq, epoch: sent.epoch, nodeId: 'n', writeId: sent.writeId, time, body: JSON.parse(sent.body) as unknown };
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('ClusterLog: own entries applied from the append reply', () => {
+  it('applies a contiguous reply at once; the reader then passes over the entry with no effect', async () => {
+    const { sink, log, state, seen, changes } = setup();
+    const write = state.set('a', 1);
+    await tick();
+    const sent = sink.sent[0]!;
+    sent.resolve({ status: 'appended', seq: 1, time: 100 });
+    await write;
+    assert.deepEqual(state.data, { a: 1 });
+    assert.equal(log.seq, 1);
+    assert.equal(sink.wakes, 0);
+    assert.equal(log.waitsForReader, false);
+    assert.deepEqual(seen.applied, [[100, 1]]);
+    const version = log.versions.format(1);
+    log.applyEntries([entryOf(sent, 1, 100)]);
+    log.skip(1, 'junk at a seq already passed');
+    assert.deepEqual(seen.applied, [[100, 1]]);
+    assert.deepEqual(seen.junk, []);
+    assert.equal(changes(), 1);
+    assert.equal(log.seq, 1);
+    assert.equal(log.versions.format(1), version);
+  });
+
+  it("waits for the reader when another node's entry lies between, wakes it, and applies in log order", async () => {
+    const { sink, log, state, seen } = setup();
+    let done = false;
+    const write = state.set('a', 1).then(() => (done = true));
+    await tick();
+    const sent = sink.sent[0]!;
+    sent.resolve({ status: 'appended', seq: 2, time: 200 });
+    await tick();
+    assert.equal(done, false);
+    assert.equal(sink.wakes, 1);
+    assert.equal(log.waitsForReader, true);
+    assert.deepEqual(state.data, {});
+    const other = { epoch: 'e1', writeId: 'other:1', body: '{"w":[["s",["a"],0],["s",["b"],0]]}' };
+    log.applyEntries([entryOf(other, 1, 150), entryOf(sent, 2, 200)]);
+    await write;
+    assert.deepEqual(state.data, { a: 1, b: 0 });
+    assert.equal(log.waitsForReader, false);
+    assert.deepEqual(seen.applied.map(([time]) => time), [150, 200]);
+  });
+
+  it('a later reply made contiguous by the reader is applied by the reader; the next one from its reply', async () => {
+    const { sink, log, state } = setup();
+    const first = state.set('x', 1);
+    await tick();
+    const second = state.set('x', 2);
+    await tick();
+    const [s1, s2] = sink.sent;
+    // An other node's entry landed at 1: ours at 2 and 3.
+    s1!.resolve({ status: 'appended', seq: 2, time: 2 });
+    s2!.resolve({ status: 'appended', seq: 3, time: 3 });
+    await tick();
+    assert.equal(log.seq, 0);
+    log.applyEntries([entryOf({ epoch: 'e1', writeId: 'o', body: '{"w":[]}' }, 1, 1), entryOf(s1!, 2, 2)]);
+    await first;
+    assert.equal(log.waitsForReader, true);
+    log.applyEntries([entryOf(s2!, 3, 3)]);
+    await second;
+    const third = state.set('x', 3);
+    await tick();
+    sink.sent[2]!.resolve({ status: 'appended', seq: 4, time: 4 });
+    await third;
+    assert.equal(log.seq, 4);
+    assert.deepEqual(state.data, { x: 3 });
+  });
+
+  it('leaves a duplicate reply, a reply while the reader is stopped, and a reply of an older epoch to the reader', async () => {
+    for (const kind of ['duplicate', 'stopped', 'epoch'] as const) {
+      const { sink, log, state } = setup();
+      let done = false;
+      void state.set('a', 1).then(() => (done = true));
+      await tick();
+      if (kind === 'stopped') sink.following = false;
+      if (kind === 'epoch') log.resume('e2', 0, {});
+      sink.sent[0]!.resolve(kind === 'duplicate' ? { status: 'duplicate', seq: 1 } : { status: 'appended', seq: 1, time: 1 });
+      await tick();
+      assert.equal(done, false, kind);
+      assert.equal(log.seq, 0, kind);
+      assert.equal(sink.wakes, 1, kind);
+    }
+  });
+
+  it('delivers a broadcast applied from its reply once, after the state as of it', async () => {
+    const { sink, log, state, seen } = setup({ n: 0 });
+    void state.set('n', 1);
+    const delivered = log.broadcast('hello', { x: 1 });
+    await tick();
+    const [w, b] = sink.sent;
+    w!.resolve({ status: 'appended', seq: 1, time: 10 });
+    b!.resolve({ status: 'appended', seq: 2, time: 11 });
+    await delivered;
+    assert.deepEqual(seen.broadcasts, [['hello', { x: 1 }, 11]]);
+    log.applyEntries([entryOf(w!, 1, 10), entryOf(b!, 2, 11)]);
+    assert.deepEqual(seen.broadcasts, [['hello', { x: 1 }, 11]]);
+    assert.equal(log.seq, 2);
+  });
+});
