@@ -65,7 +65,8 @@ describe('plant monitor (static/index.html) in chromium', function () {
     const row = page.locator('.alarm-row:not(.acked)').first();
     await row.waitFor({ timeout: 15_000 });
     const point = (await row.getAttribute('data-point'))!;
-    await row.locator('button').click();
+    // By its point: `row` is re-resolved on use, and a newer alarm may be first by then.
+    await page.locator(`.alarm-row[data-point="${point}"] button`).click();
     // Acknowledged: still listed while the value is out of its limits, else gone.
     await page.waitForFunction(
       (id) => {
