@@ -152,7 +152,9 @@ async function run(ctx: BenchContext): Promise<Row[]> {
   viewed.channel.close();
   everyone.channel.close();
   return [
-    { bench: 'views-plant', metric: `server CPU in-process (no sockets), ${CLIENTS} subscribers in ${SITES} site views vs the same with no views`, unit: 'ms/s', ...cpu.summary(), goal: { max: 1 } },
+    // Information: issue 13's goal is the server's CPU, which views-plant-sockets measures; this row
+    // is the flush work alone, without the socket writes that views save (docs/benchmarks.md).
+    { bench: 'views-plant', metric: `server CPU in-process (no sockets), ${CLIENTS} subscribers in ${SITES} site views vs the same with no views`, unit: 'ms/s', ...cpu.summary(), goal: null, note: 'the flush work alone; the server goal is views-plant-sockets' },
     { bench: 'views-plant', metric: 'bytes handed to the subscribers vs the exact bytes of each view\'s changes', unit: 'KiB/s', ...bytes.summary(), goal: { max: 1.1 } },
   ];
 }
