@@ -48,7 +48,8 @@ export function viewsJoinRaw(host: Host): Promise<{ url: string }> {
 }
 
 async function run(ctx: BenchContext): Promise<Row[]> {
-  const rounds = ctx.quick ? 3 : 8;
+  // Rounds are short (tens of ms) and their spread is wide: many of them, so the median settles.
+  const rounds = ctx.quick ? 3 : 30;
   const ours = await ctx.spawn<{ url: string }>(HERE, 'viewsJoinOurs', null, { name: 'views-join-ours' });
   const raw = await ctx.spawn<{ url: string }>(HERE, 'viewsJoinRaw', null, { name: 'views-join-raw' });
   const clients = await startClients(ctx.spawn, 4);
