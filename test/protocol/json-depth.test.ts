@@ -72,12 +72,9 @@ describe('checkJsonDepth()', () => {
     assert.throws(() => checkJsonDepth(deepObjects, 64), (err: unknown) => err instanceof ProtocolError && err.closeCode === 1008);
   });
 
-  it('refuses a 2 MB message of [ in well under a millisecond per call', () => {
+  it('refuses a 2 MB message of [ with 1008 (the scan stops one level past the bound: see jsonDepth above)', () => {
     const bomb = '['.repeat(2 * 1024 * 1024);
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < 100; i++) assert.throws(() => checkJsonDepth(bomb, 64), ProtocolError);
-    const perCall = Number(process.hrtime.bigint() - started) / 1e6 / 100;
-    assert.ok(perCall < 1, `${perCall.toFixed(3)} ms per call`);
+    assert.throws(() => checkJsonDepth(bomb, 64), (err: unknown) => err instanceof ProtocolError && err.closeCode === 1008);
   });
 
   it('is what parseClientMessage and parseServerMessage run first', () => {
