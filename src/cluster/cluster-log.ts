@@ -48,8 +48,6 @@ export interface ClusterLogHooks {
 interface Part {
   readonly start: number;
   readonly count: number;
-  /** Gets the whole entry's outcome (it picks its own slot) rather than its slice. */
-  readonly whole?: boolean;
   resolve(outcome: EntryOutcome): void;
   reject(err: unknown): void;
 }
@@ -158,18 +156,15 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
     let settle!: (outcome: EntryOutcome) => void;
     let fail!: (err: unknown) => void;
     const promise = new Promise<void>((resolve, reject) => {
-      settle = (outcome) => {
-        const err = outcome === null ? undefined : outcome[start];
-        if (err == null) return resolve();
-        fail(err);
-      };
+      // Its slice of the entry's outcome: null, or this one write's refusal.
+      settle = (outcome) => (outcome === null ? resolve() : fail(outcome[0]));
       fail = (err) => {
         // Handled before it rejects: onError has it, the caller may still await it.
         promise.catch(onError);
         reject(err);
       };
     });
-    batch.parts.push({ start, count: 1, resolve: settle, reject: fail, whole: true });
+    batch.parts.push({ start, count: 1, resolve: settle, reject: fail });
     return promise;
   }
 
@@ -313,7 +308,7 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
     const batch = this.#waiting.get(entry.writeId);
     if (batch === undefined || entry.epoch !== this.epoch) return;
     this.#waiting.delete(entry.writeId);
-    for (const part of batch.parts) part.resolve(part.whole === true ? outcome : slice(outcome, part));
+    for (const part of batch.parts) part.resolve(slice(outcome, part));
     batch.settle();
   }
 }
