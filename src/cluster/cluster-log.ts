@@ -1,7 +1,9 @@
 /**
  * The cluster's log behind the state seam (src/state/state-log.ts): the
  * writes of one synchronous run are batched into one entry (a microtask
- * later), appended once through the log store, and applied in log order,
+ * later; while writes keep coming, those of a short window after the last
+ * append: see {@link ClusterLogHooks.linger}), appended once through the
+ * log store, and applied in log order,
  * on every node alike, this one included. No optimistic apply: a value a
  * node showed before the log decided could later revert, and no version
  * could name it. Other nodes' entries are applied when read back; this
@@ -43,6 +45,17 @@ export interface ClusterLogHooks {
   onWrongEpoch(): void;
   /** An entry of Redis time `time` was applied, leaving the change record at `position`. */
   onApplied(time: number, position: number): void;
+  /**
+   * How long (ms) writes may gather after this node's last append before
+   * they are appended, as one entry (absent or 0: a microtask later, the
+   * writes of one synchronous run). Every append costs the writer a Redis
+   * command and its reply (a wake-up) whatever it carries; a node writing
+   * every few ms gathers instead. Writes after a quiet spell, writes made
+   * while an earlier write's settlement is handled (an `await` chain), and
+   * writes someone waits for ({@link ClusterLog.settled}, a broadcast) go
+   * at once. docs/cluster.md, "Writing to the log".
+   */
+  linger?(): number;
 }
 
 interface Part {
@@ -89,6 +102,15 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
   /** Batches refused for another epoch, to append again once the new epoch is known. */
   #deferred: Batch[] = [];
   #last: Promise<void> = Promise.resolve();
+  /** When (performance.now()) this node last appended. */
+  #appendedAt = -Infinity;
+  /** The open batch waits for this timer (it lingers), or null (it goes a microtask later). */
+  #lingerTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Own writes were settled in this turn of the event loop: a write made now continues an `await` chain. */
+  #settling = false;
+  readonly #endSettling = (): void => {
+    this.#settling = false;
+  };
 
   /** @param start the epoch, the seq its value is at, and the value (it belongs to the storage opened on this log) */
   constructor(sink: LogSink, hooks: ClusterLogHooks, start: { epoch: string; seq: number; value: JsonValue }) {
@@ -182,8 +204,9 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
     return new Promise((resolve, reject) => batch.parts.push({ start: 0, count: 0, resolve: () => resolve(), reject }));
   }
 
-  /** Settles once every write submitted so far is applied or has failed. */
+  /** Settles once every write submitted so far is applied or has failed; a lingering batch goes now. */
   settled(): Promise<void> {
+    if (this.#lingerTimer !== null) this.#close();
     return this.#open?.done ?? this.#last;
   }
 
@@ -217,6 +240,7 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
     for (const [writeId, batch] of this.#waiting) {
       if (batch.seq > 0 && batch.seq <= seq) {
         this.#waiting.delete(writeId);
+        this.#settled();
         for (const part of batch.parts) part.resolve(null);
         batch.settle();
       }
@@ -233,6 +257,8 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
     this.#waiting.clear();
     this.#deferred = [];
     this.#open = null;
+    if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer);
+    this.#lingerTimer = null;
     for (const batch of batches) this.#fail(batch, err);
   }
 
@@ -243,7 +269,11 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
     const batch: Batch = { writeId: this.#sink.newWriteId(), writes: [], parts: [], body: null, broadcast, epoch: '', seq: 0, done, settle };
     this.#open = batch;
     this.#last = done;
-    if (!broadcast) queueMicrotask(() => this.#close());
+    if (!broadcast) {
+      const wait = this.#settling ? 0 : this.#appendedAt + (this.#hooks.linger?.() ?? 0) - performance.now();
+      if (wait > 0) this.#lingerTimer = setTimeout(() => this.#close(), wait);
+      else queueMicrotask(() => this.#close());
+    }
     return batch;
   }
 
@@ -252,6 +282,10 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
     const batch = this.#open;
     if (batch === null) return;
     this.#open = null;
+    if (this.#lingerTimer !== null) {
+      clearTimeout(this.#lingerTimer);
+      this.#lingerTimer = null;
+    }
     if (!batch.broadcast && batch.writes.length === 0) return batch.settle();
     try {
       batch.body ??= encodeWrites(batch.writes);
@@ -265,6 +299,7 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
   #append(batch: Batch): void {
     const epoch = this.epoch;
     batch.epoch = epoch;
+    this.#appendedAt = performance.now();
     this.#waiting.set(batch.writeId, batch);
     this.#sink.append(epoch, batch.writeId, batch.body!).then(
       (result) => {
@@ -279,7 +314,7 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
         // Landed right after the last entry applied here, in this epoch: it is the next entry, so apply it now.
         // A duplicate's reply has no Redis time (which retention and broadcasts need): the reader brings it.
         if (result.status === 'appended' && result.seq === this.seq + 1 && epoch === this.epoch && this.#sink.following) {
-          this.#applyOne({ seq: result.seq, epoch, writeId: batch.writeId, time: result.time, body: JSON.parse(batch.body!) as unknown });
+          this.#applyOne({ seq: result.seq, epoch, writeId: batch.writeId, time: result.time, text: batch.body! });
         } else this.#sink.wakeReader();
       },
       (err: unknown) => {
@@ -291,13 +326,25 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
   }
 
   #fail(batch: Batch, err: unknown): void {
+    this.#settled();
     for (const part of batch.parts) part.reject(err);
     batch.settle();
   }
 
+  /**
+   * Own writes settle now: until this turn of the event loop ends, a new
+   * write is taken for the continuation of an awaited one and goes at
+   * once, so `for (...) await state.set(...)` never waits out a linger.
+   */
+  #settled(): void {
+    if (this.#settling) return;
+    this.#settling = true;
+    setImmediate(this.#endSettling);
+  }
+
   /** Applies the next entry in the log, read back or (this node's own) from its append's reply. */
   #applyOne(entry: Omit<LogEntry, 'nodeId'>): void {
-    const body = decodeBody(entry.body);
+    const body = decodeBody(entry.text);
     if (typeof body === 'string') return this.skip(entry.seq, body);
     const target = this.#target!;
     this.versions.applying(entry.seq);
@@ -308,6 +355,7 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
     const batch = this.#waiting.get(entry.writeId);
     if (batch === undefined || entry.epoch !== this.epoch) return;
     this.#waiting.delete(entry.writeId);
+    this.#settled();
     for (const part of batch.parts) part.resolve(slice(outcome, part));
     batch.settle();
   }

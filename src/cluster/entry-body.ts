@@ -37,10 +37,16 @@ function isPath(value: unknown): value is PathSegment[] {
 }
 
 /**
- * Decodes a parsed body, or says why it is not one of ours (then the entry
- * is junk: skipped and reported).
+ * Decodes a body from its JSON text, or says why it is not one of ours
+ * (then the entry is junk: skipped and reported, on every node alike).
  */
-export function decodeBody(body: unknown): EntryBody | string {
+export function decodeBody(text: string): EntryBody | string {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return 'body is not JSON';
+  }
   if (body === null || typeof body !== 'object') return 'the body is not an object';
   const { w, b } = body as { w?: unknown; b?: unknown };
   if (Array.isArray(b)) {

@@ -21,8 +21,12 @@ export interface LogEntry {
   readonly writeId: string;
   /** Redis's clock when it was appended, in ms (never decreasing along the log). */
   readonly time: number;
-  /** The body, parsed from its JSON text. */
-  readonly body: unknown;
+  /**
+   * The body's JSON text. It is parsed where the entry is applied
+   * (`decodeBody()` in entry-body.ts), so the entries a node passes over (its own,
+   * already applied from their append's reply) are never parsed.
+   */
+  readonly text: string;
 }
 
 /** A snapshot as stored: the value as of `seq` in `epoch`. */
@@ -60,9 +64,11 @@ export function idOfSeq(seq: number): string {
 }
 
 /**
- * Parses a stream entry. An entry of another format is reported, never
- * guessed at (a reader must stop rather than misapply it); an entry that
- * cannot be read at all is junk (to be skipped and reported).
+ * Parses a stream entry's fields (not its body: see {@link LogEntry.text}).
+ * An entry of another format is reported, never guessed at (a reader must
+ * stop rather than misapply it); an entry whose fields cannot be read is
+ * junk (to be skipped and reported), as is, once decoded, a body that is
+ * not one of ours.
  *
  * @example
  * parseEntry('1-0', { f: '1', e: 'ab', n: 'n1', w: 'w1', t: '5', b: '{}' })
@@ -77,13 +83,7 @@ export function parseEntry(id: string, fields: Record<string, string>, seq = seq
   if (!epoch || nodeId === undefined || writeId === undefined || text === undefined || !Number.isFinite(time)) {
     return { kind: 'junk', seq, reason: 'missing fields' };
   }
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return { kind: 'junk', seq, reason: 'body is not JSON' };
-  }
-  return { kind: 'entry', entry: { seq, epoch, nodeId, writeId, time, body } };
+  return { kind: 'entry', entry: { seq, epoch, nodeId, writeId, time, text } };
 }
 
 /**

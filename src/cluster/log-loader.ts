@@ -60,7 +60,7 @@ export async function loadState(store: RedisLogStore, epoch: string): Promise<Lo
           continue;
         }
         if (parsed.entry.epoch !== epoch) throw new Error(`the epoch in Redis is no longer ${epoch}`);
-        const body = decodeBody(parsed.entry.body);
+        const body = decodeBody(parsed.entry.text);
         if (typeof body === 'string') junk.push({ seq: at, reason: body });
         else if (body.kind === 'broadcast') broadcasts.push({ name: body.name, data: body.data, time: parsed.entry.time });
         else replay(scratch, body.entry);

@@ -27,26 +27,20 @@ import { changeLogOf } from '../state/storage.js';
 /** Broadcasts older than this by Redis's clock are not replayed by a node catching up. */
 export const BROADCAST_REPLAY_LIMIT = 5000;
 
-/** The longest rest (ms) between reads of the log; see {@link readPause}. */
+/** The longest rest (ms) between reads of the log, and the longest a node's writes linger; see {@link gatherWindow}. */
 export const MAX_READ_PAUSE = 50;
 
 /**
- * How long a node rests after a read of the log that brought entries
- * (docs/cluster.md, "Reading the log"). Every read wakes the process, and a
- * wake-up costs far more than applying one entry: with one entry every
- * 10 ms, reading them one by one cost a node that only reads the log more
- * than the entries' own work. Its clients see changes only at flushes, at
- * most every `autoflushDelay`, so entries may gather for a quarter of the
- * smallest of its servers' (at most {@link MAX_READ_PAUSE} ms). No rest
- * while this node's own writes wait for the reader (their reply found
- * another node's entry before them: their promises, `conn.flush()` and
- * write throughput wait on the read; a write whose reply finds it next is
- * applied from the reply and needs no read), while a resume waits for the
- * reader, or when no server with a delay listens (a direct user of
- * `cluster.state`).
+ * How long a node lets log entries gather, both ways: read (the rest
+ * after a read that brought entries, {@link readPause}) and written (how
+ * long writes linger after an append before the next one, docs/cluster.md
+ * "Writing to the log"). Its clients see changes only at flushes, at most
+ * every `autoflushDelay`, so entries may gather for a quarter of the
+ * smallest of its servers' (at most {@link MAX_READ_PAUSE} ms); 0 when no
+ * server with a delay listens (a direct user of `cluster.state`, or
+ * `autoflushDelay: 0`, where latency is what counts).
  */
-export function readPause(autoflushDelays: Iterable<number | null>, busy: boolean): number {
-  if (busy) return 0;
+export function gatherWindow(autoflushDelays: Iterable<number | null>): number {
   let smallest = -1;
   for (const delay of autoflushDelays) {
     const d = delay ?? Infinity;
@@ -54,6 +48,22 @@ export function readPause(autoflushDelays: Iterable<number | null>, busy: boolea
   }
   if (smallest <= 0) return 0;
   return Math.min(MAX_READ_PAUSE, Math.floor(smallest / 4));
+}
+
+/**
+ * How long a node rests after a read of the log that brought entries
+ * (docs/cluster.md, "Reading the log"). Every read wakes the process, and a
+ * wake-up costs far more than applying one entry: with one entry every
+ * 10 ms, reading them one by one cost a node that only reads the log more
+ * than the entries' own work; entries gather for the {@link gatherWindow}.
+ * No rest while this node's own writes wait for the reader (their reply
+ * found another node's entry before them: their promises, `conn.flush()`
+ * and write throughput wait on the read; a write whose reply finds it next
+ * is applied from the reply and needs no read), or while a resume waits
+ * for the reader.
+ */
+export function readPause(autoflushDelays: Iterable<number | null>, busy: boolean): number {
+  return busy ? 0 : gatherWindow(autoflushDelays);
 }
 
 /**
@@ -90,6 +100,7 @@ export class RedisCluster implements ServerCluster {
         // Entries are applied by the reader or, this node's own, from their append's reply: resumes waiting for either go ahead.
         this.#catchUp.check();
       },
+      linger: () => (this.#closed ? 0 : gatherWindow(this.#flushDelays())),
     }, loaded);
     this.state = new ClusterState(this.#log, (err) => this.#report(err instanceof Error ? err : new Error(String(err))));
     this.#hold = new RetentionHold(changeLogOf(this.state), options.retention);

@@ -1,8 +1,9 @@
 /**
  * ClusterLog applies this node's own entry from its append's reply when it
  * landed right after the last entry applied, and otherwise waits for the
- * reader; the reader passes over what a reply applied. A stand-in sink
- * plays Redis, so every interleaving is chosen, not raced.
+ * reader; the reader passes over what a reply applied. And while writes
+ * keep coming, they linger after an append and travel together. A
+ * stand-in sink plays Redis, so every interleaving is chosen, not raced.
  */
 import assert from 'node:assert/strict';
 import { ClusterLog, type LogSink } from '../../src/cluster/cluster-log.js';
@@ -34,7 +35,7 @@ class Sink implements LogSink {
   }
 }
 
-function setup(value: JsonValue = {}) {
+function setup(value: JsonValue = {}, linger = 0) {
   const sink = new Sink();
   const seen = { applied: [] as Array<[number, number]>, broadcasts: [] as unknown[], junk: [] as number[] };
   const log = new ClusterLog(sink, {
@@ -42,6 +43,7 @@ function setup(value: JsonValue = {}) {
     onJunk: (seq) => seen.junk.push(seq),
     onWrongEpoch: () => {},
     onApplied: (time, position) => seen.applied.push([time, position]),
+    linger: () => linger,
   }, { epoch: 'e1', seq: 0, value });
   const state = new ClusterState(log, () => {});
   let changes = 0;
@@ -51,7 +53,7 @@ function setup(value: JsonValue = {}) {
 
 /** The entry the reader would bring for `sent` at `seq`. */
 function entryOf(sent: { epoch: string; writeId: string; body: string }, seq: number, time: number): LogEntry {
-  return { seq, epoch: sent.epoch, nodeId: 'n', writeId: sent.writeId, time, body: JSON.parse(sent.body) as unknown };
+  return { seq, epoch: sent.epoch, nodeId: 'n', writeId: sent.writeId, time, text: sent.body };
 }
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -140,6 +142,18 @@ describe('ClusterLog: own entries applied from the append reply', () => {
     }
   });
 
+  it('passes over an entry read back whose body is not ours or not JSON, as junk, on its seq', async () => {
+    const { log, state, seen } = setup({ n: 0 });
+    log.applyEntries([
+      entryOf({ epoch: 'e1', writeId: 'o1', body: '{not json' }, 1, 1),
+      entryOf({ epoch: 'e1', writeId: 'o2', body: '{"x":1}' }, 2, 2),
+      entryOf({ epoch: 'e1', writeId: 'o3', body: '{"w":[["s",["n"],3]]}' }, 3, 3),
+    ]);
+    assert.deepEqual(seen.junk, [1, 2]);
+    assert.equal(log.seq, 3);
+    assert.deepEqual(state.data, { n: 3 });
+  });
+
   it('delivers a broadcast applied from its reply once, after the state as of it', async () => {
     const { sink, log, state, seen } = setup({ n: 0 });
     void state.set('n', 1);
@@ -153,5 +167,94 @@ describe('ClusterLog: own entries applied from the append reply', () => {
     log.applyEntries([entryOf(w!, 1, 10), entryOf(b!, 2, 11)]);
     assert.deepEqual(seen.broadcasts, [['hello', { x: 1 }, 11]]);
     assert.equal(log.seq, 2);
+  });
+});
+
+const microtasks = async (): Promise<void> => {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+};
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Past the turn of the event loop in which writes settled (its end is an immediate queued when they did). */
+const nextTurn = async (): Promise<void> => {
+  await tick();
+  await tick();
+};
+
+describe('ClusterLog: writes linger after an append while they keep coming', () => {
+  const LINGER = 40;
+
+  /** A log with a linger whose write `a: 1` was just appended and applied, in an earlier turn of the event loop. */
+  async function appendedOne() {
+    const parts = setup({}, LINGER);
+    void parts.state.set('a', 1);
+    await microtasks();
+    parts.sink.sent[0]!.resolve({ status: 'appended', seq: 1, time: 1 });
+    await nextTurn();
+    return parts;
+  }
+
+  it('appends the first write after a quiet spell at once, and gathers the next ones into one entry after the window', async () => {
+    const { sink, state } = setup({}, LINGER);
+    const first = state.set('a', 1);
+    await microtasks();
+    assert.equal(sink.sent.length, 1, 'the first write goes a microtask later');
+    sink.sent[0]!.resolve({ status: 'appended', seq: 1, time: 1 });
+    await first;
+    await nextTurn(); // what follows is not the continuation of an awaited write
+    const started = performance.now();
+    const later = [state.set('b', 2), state.set('c', 3)];
+    await tick();
+    state.set('d', 4).catch(() => {});
+    await microtasks();
+    assert.equal(sink.sent.length, 1, 'writes made within the window after an append wait');
+    while (sink.sent.length < 2 && performance.now() - started < 2000) await sleep(5);
+    assert.equal(sink.sent.length, 2);
+    assert.deepEqual(JSON.parse(sink.sent[1]!.body), { w: [['s', ['b'], 2], ['s', ['c'], 3], ['s', ['d'], 4]] }, 'three runs, one entry');
+    sink.sent[1]!.resolve({ status: 'appended', seq: 2, time: 2 });
+    await Promise.all(later);
+    assert.deepEqual(state.data, { a: 1, b: 2, c: 3, d: 4 });
+  });
+
+  it('sends a write made in the continuation of an awaited one at once', async () => {
+    const { sink, state } = setup({}, LINGER);
+    for (let i = 1; i <= 3; i++) {
+      const write = state.set('n', i);
+      await microtasks();
+      assert.equal(sink.sent.length, i, `write ${i} goes at once`);
+      sink.sent[i - 1]!.resolve({ status: 'appended', seq: i, time: i });
+      await write;
+    }
+    assert.deepEqual(state.data, { n: 3 });
+  });
+
+  it('sends a lingering batch at once when someone waits for it (settled(), a broadcast)', async () => {
+    const { sink, state, log } = await appendedOne();
+    void state.set('b', 2);
+    await microtasks();
+    assert.equal(sink.sent.length, 1);
+    const settled = state.settled();
+    await microtasks();
+    assert.equal(sink.sent.length, 2, 'settled() does not wait out the window');
+    sink.sent[1]!.resolve({ status: 'appended', seq: 2, time: 2 });
+    await settled;
+    await nextTurn();
+    void state.set('c', 3);
+    const delivered = log.broadcast('news', 1);
+    await microtasks();
+    assert.equal(sink.sent.length, 4, 'a broadcast takes the lingering writes before it, at once');
+    assert.deepEqual(JSON.parse(sink.sent[2]!.body), { w: [['s', ['c'], 3]] });
+    sink.sent[2]!.resolve({ status: 'appended', seq: 3, time: 3 });
+    sink.sent[3]!.resolve({ status: 'appended', seq: 4, time: 4 });
+    await delivered;
+    assert.deepEqual(state.data, { a: 1, b: 2, c: 3 });
+  });
+
+  it('rejects a lingering write when the log fails all (the node closes), and appends nothing after', async () => {
+    const { sink, state, log } = await appendedOne();
+    const lingering = state.set('b', 2);
+    log.failAll(new Error('closing'));
+    await assert.rejects(lingering, /closing/);
+    await sleep(LINGER * 2);
+    assert.equal(sink.sent.length, 1);
   });
 });

@@ -34,7 +34,7 @@ async function replayLog(url: string, name: string, initial: JsonValue): Promise
     assert.equal(parsed.kind, 'entry');
     if (parsed.kind !== 'entry') continue;
     nodes.push(parsed.entry.nodeId);
-    const body = decodeBody(parsed.entry.body);
+    const body = decodeBody(parsed.entry.text);
     assert.ok(typeof body !== 'string');
     if (body.kind === 'writes') {
       for (const w of body.entry) {
