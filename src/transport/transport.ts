@@ -156,6 +156,20 @@ export class Transport {
     this.#queue.send(frames[last]!);
   }
 
+  /**
+   * Starts a batch: the owner holds the socket's writes (a corked socket)
+   * until {@link Transport.endBatch}, so the send queue must not take the
+   * batch's own bytes for a socket that does not keep up.
+   */
+  beginBatch(): void {
+    this.#queue.beginBatch();
+  }
+
+  /** Ends a batch once its writes were released to the socket. */
+  endBatch(): void {
+    this.#queue.endBatch();
+  }
+
   /** Resolves once the send queue has room (at once if it has). Writers resume in arrival order. */
   waitWritable(): Promise<void> {
     return this.#queue.waitRoom();
