@@ -128,7 +128,7 @@ export class Connection<Api = UntypedApi> {
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     const { config } = ctx;
     const isOpen = (): boolean => this.isOpen;
-    const transport = new Transport(wsTransportSocket(ws), config.transport, {
+    const transport = new Transport(wsTransportSocket(ws, ctx.socket), config.transport, {
       message: (text) => this.#onMessage(text),
       lost: (reason) => this.#report(new Error(`connection lost: ${reason}`), 'socket'),
       drain: () => {

@@ -24,6 +24,12 @@ export interface TransportSocket {
    * socket that keeps up goes without a write callback (see send-queue.ts).
    */
   bufferedAmount?(): number;
+  /**
+   * Writes out at once what the socket holds back (a server corks its
+   * socket while it handles one read): a pong must not wait behind the
+   * handlers of the messages read with its ping.
+   */
+  flush?(): void;
 }
 
 export interface TransportOptions {
@@ -118,7 +124,9 @@ export class Transport {
         this.#handlers.message(received.text);
         return;
       case 'ping':
-        if (!this.#closed) this.#socket.send(HEADER_PONG + received.payload);
+        if (this.#closed) return;
+        this.#socket.send(HEADER_PONG + received.payload);
+        this.#socket.flush?.();
         return;
       default:
         return;
