@@ -7,8 +7,6 @@
  * arrive and messages complete; the largest holder is looked for only
  * when the total is over the bound.
  */
-import type { Duplex } from 'node:stream';
-
 /** What the budget sees of one connection's incoming bytes. */
 export interface BufferHolder {
   /** Bytes this connection holds of messages not yet complete. */
@@ -75,28 +73,22 @@ function wireSize(payloadBytes: number): number {
 
 /**
  * One connection's part of the budget: the bytes of a frame `ws` is still
- * receiving (counted from the socket as they arrive, before `ws` buffers
- * them) plus the segments the transport holds of a message not yet
- * complete.
+ * receiving (counted as they are read from the socket, before `ws` buffers
+ * them: socket-reads.ts) plus the segments the transport holds of a
+ * message not yet complete.
  */
 export class IncomingBytes implements BufferHolder {
   readonly #budget: BufferBudget;
-  readonly #socket: Duplex;
   readonly #evict: () => void;
   // Bytes read from the socket that no completed frame has accounted for yet.
   #wire = 0;
   #segments = 0;
   #released = false;
 
-  /**
-   * @param socket the upgraded socket, read before ws reads it
-   * @param evict closes the connection (1009), or destroys it when already closing
-   */
-  constructor(budget: BufferBudget, socket: Duplex, evict: () => void) {
+  /** @param evict closes the connection (1009), or destroys it when already closing */
+  constructor(budget: BufferBudget, evict: () => void) {
     this.#budget = budget;
-    this.#socket = socket;
     this.#evict = evict;
-    socket.prependListener('data', this.#onData);
   }
 
   get held(): number {
@@ -105,6 +97,13 @@ export class IncomingBytes implements BufferHolder {
 
   evict(): void {
     this.#evict();
+  }
+
+  /** `bytes` were read from the socket; past the bound this may evict (this connection or another). */
+  received(bytes: number): void {
+    if (this.#released) return;
+    this.#wire += bytes;
+    this.#budget.add(bytes);
   }
 
   /**
@@ -132,15 +131,8 @@ export class IncomingBytes implements BufferHolder {
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#socket.off('data', this.#onData);
     this.#budget.add(-this.held);
     this.#wire = 0;
     this.#segments = 0;
   }
-
-  readonly #onData = (chunk: Buffer): void => {
-    if (this.#released) return;
-    this.#wire += chunk.length;
-    this.#budget.add(chunk.length);
-  };
 }

@@ -29,6 +29,7 @@ import { idInFlight, RequestDispatcher } from './request-dispatcher.js';
 import type { OpenedSession, SessionHandle, Sessions } from './session-backend.js';
 import { StreamCalls, streamIdInUse } from './stream-calls.js';
 import { wsTransportSocket } from './ws-socket.js';
+import { takeOverReads } from './socket-reads.js';
 import type { ViewPath, ViewPaths } from '../state/view-paths.js';
 import { answerViewRequest } from './view-request.js';
 
@@ -106,6 +107,7 @@ export class Connection<Api = UntypedApi> {
   readonly #state: ConnectionState;
   /** @internal bytes of incomplete incoming messages (maxBufferedBytes) */
   readonly incoming: IncomingBytes;
+  readonly #stopCounting: () => void;
   #stage: Stage;
   #session: SessionHandle | null = null;
   // Set at hello: a store in Redis answers it later, and what follows hello waits meanwhile.
@@ -126,7 +128,7 @@ export class Connection<Api = UntypedApi> {
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     const { config } = ctx;
     const isOpen = (): boolean => this.isOpen;
-    const transport = new Transport(wsTransportSocket(ws), config.transport, {
+    const transport = new Transport(wsTransportSocket(ws, ctx.socket), config.transport, {
       message: (text) => this.#onMessage(text),
       lost: (reason) => this.#report(new Error(`connection lost: ${reason}`), 'socket'),
       drain: () => {
@@ -162,9 +164,15 @@ export class Connection<Api = UntypedApi> {
         })
       : null;
     this.#state = new ConnectionState(this, ctx.state);
-    this.incoming = new IncomingBytes(ctx.budget, ctx.socket, () => {
+    const incoming = new IncomingBytes(ctx.budget, () => {
       if (this.isOpen) this.closeWith(CLOSE_MESSAGE_TOO_BIG, 'server buffers full: maxBufferedBytes');
       else this.destroy();
+    });
+    this.incoming = incoming;
+    this.#stopCounting = takeOverReads(ctx.socket, {
+      received: (bytes) => incoming.received(bytes),
+      begin: () => transport.beginBatch(),
+      end: () => transport.endBatch(),
     });
     ws.on('message', this.#onFrame);
     ws.on('close', this.#teardown);
@@ -550,7 +558,10 @@ export class Connection<Api = UntypedApi> {
     this.#ws.off('message', this.#onFrame);
     // Each part is released even when another fails, so `closed` always resolves.
     const steps = [
-      () => this.incoming.release(),
+      () => {
+        this.#stopCounting();
+        this.incoming.release();
+      },
       () => this.#streams?.abortAll(),
       () => this.#state.leave(),
       () => this.#session !== null && this.#ctx.sessions!.release(this.#session),

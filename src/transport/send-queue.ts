@@ -14,6 +14,12 @@
  * callback also accounts for the message before it that had none. If no
  * later message comes, a timer looks at the socket's buffer (5 ms, then
  * less and less often, up to once a second) until it is empty.
+ *
+ * Inside a batch (the server corks the socket while `ws` handles one read,
+ * so the answers to all its messages leave in one write), the socket's
+ * buffer fills with the batch itself until it ends: what counts is whether
+ * anything was buffered when the batch began, and at its end the batch's
+ * messages are counted like one message sent without a callback.
  */
 
 /** What the queue needs of a socket. */
@@ -38,6 +44,11 @@ export class SendQueue {
   #poll: ReturnType<typeof setTimeout> | null = null;
   #pollDelay = FIRST_POLL;
   #closed = false;
+  #batching = false;
+  // Whether the socket held anything when the batch began.
+  #batchBehind = false;
+  // Messages of the batch sent without a callback.
+  #batched = 0;
   readonly #written = (): void => this.#release(1 + this.#takeUntracked());
 
   /**
@@ -63,15 +74,39 @@ export class SendQueue {
   /** Sends the last (or only) frame of a message, counting the message. */
   send(frame: string | Uint8Array): void {
     const socket = this.#socket;
-    if (socket.bufferedAmount === undefined || this.#queued > 0 || socket.bufferedAmount() > 0) {
+    if (socket.bufferedAmount === undefined || this.#queued > 0 || (this.#batching ? this.#batchBehind : socket.bufferedAmount() > 0)) {
       this.#queued += 1;
       socket.send(frame, this.#written);
       return;
     }
     socket.send(frame);
+    if (this.#batching) {
+      this.#batched += 1;
+      return;
+    }
     if (socket.bufferedAmount() === 0) return;
-    this.#queued += 1;
-    this.#untracked += 1;
+    this.#untrack(1);
+  }
+
+  /** What is sent until {@link SendQueue.endBatch} is held by the socket and written at once at the end. */
+  beginBatch(): void {
+    const socket = this.#socket;
+    this.#batching = true;
+    this.#batchBehind = socket.bufferedAmount !== undefined && socket.bufferedAmount() > 0;
+  }
+
+  /** The batch was handed to the socket's write: what the socket still holds of it is counted. */
+  endBatch(): void {
+    this.#batching = false;
+    const n = this.#batched;
+    if (n === 0) return;
+    this.#batched = 0;
+    if (this.#socket.bufferedAmount!() > 0) this.#untrack(n);
+  }
+
+  #untrack(n: number): void {
+    this.#queued += n;
+    this.#untracked += n;
     this.#schedulePoll();
   }
 

@@ -24,6 +24,12 @@ export interface TransportSocket {
    * socket that keeps up goes without a write callback (see send-queue.ts).
    */
   bufferedAmount?(): number;
+  /**
+   * Writes out at once what the socket holds back (a server corks its
+   * socket while it handles one read): a pong must not wait behind the
+   * handlers of the messages read with its ping.
+   */
+  flush?(): void;
 }
 
 export interface TransportOptions {
@@ -118,7 +124,9 @@ export class Transport {
         this.#handlers.message(received.text);
         return;
       case 'ping':
-        if (!this.#closed) this.#socket.send(HEADER_PONG + received.payload);
+        if (this.#closed) return;
+        this.#socket.send(HEADER_PONG + received.payload);
+        this.#socket.flush?.();
         return;
       default:
         return;
@@ -154,6 +162,20 @@ export class Transport {
     const last = frames.length - 1;
     for (let i = 0; i < last; i++) this.#socket.send(frames[i]!);
     this.#queue.send(frames[last]!);
+  }
+
+  /**
+   * Starts a batch: the owner holds the socket's writes (a corked socket)
+   * until {@link Transport.endBatch}, so the send queue must not take the
+   * batch's own bytes for a socket that does not keep up.
+   */
+  beginBatch(): void {
+    this.#queue.beginBatch();
+  }
+
+  /** Ends a batch once its writes were released to the socket. */
+  endBatch(): void {
+    this.#queue.endBatch();
   }
 
   /** Resolves once the send queue has room (at once if it has). Writers resume in arrival order. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { JugglerError } from '../../src/index.js';
 import { RawClient } from '../support/raw-client.js';
+import { frame, RawSocket } from '../support/raw-socket.js';
 import { startServer } from '../support/server.js';
 import { deferred, delay, waitFor } from '../support/wait.js';
 
@@ -163,5 +164,26 @@ describe('requests', () => {
     const client = await RawClient.connect(server.url);
     assert.equal((await client.waitClose()).code, 1011);
     assert.equal(server.errors[0]?.kind, 'connection');
+  });
+
+  it('answers requests pipelined in one read, and a ping among them, in order (sendQueueSize smaller than the read)', async () => {
+    const server = await startServer({ sendQueueSize: 2, parallelRequests: true, onRequest: (_conn, _name, data) => data });
+    const raw = RawSocket.open(server.port);
+    await raw.upgraded();
+    const frames: Buffer[] = [];
+    for (let id = 1; id <= 20; id++) {
+      frames.push(frame('0' + JSON.stringify({ type: 'request', id, name: 'echo', data: id })));
+      if (id === 10) frames.push(frame('2mid'));
+    }
+    raw.write(Buffer.concat(frames)); // one write: one read on the server, usually
+    await raw.nextText((t) => t.includes('"id":20'));
+    const answers = raw.outcome.texts.filter((t) => !t.includes('"state"'));
+    const expected = Array.from({ length: 20 }, (_, i) => `0{"type":"response","id":${i + 1},"success":true,"data":${i + 1}}`);
+    expected.splice(10, 0, '3mid');
+    assert.deepEqual(answers, expected);
+    // Still reading and answering afterwards (the batch left nothing counted for good).
+    raw.sendText('0' + JSON.stringify({ type: 'request', id: 21, name: 'echo', data: 'after' }));
+    await raw.nextText((t) => t.includes('"id":21'));
+    assert.deepEqual(server.errors, []);
   });
 });

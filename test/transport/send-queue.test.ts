@@ -107,4 +107,69 @@ describe('SendQueue', () => {
     await delay(40);
     assert.equal(queue.size, 1, 'nothing counted after close');
   });
+
+  describe('in a batch (a corked socket)', () => {
+    it('sends without callbacks while the batch fills the buffer, and counts nothing when the batch is written at once', () => {
+      const socket = new FakeSocket();
+      const queue = new SendQueue(socket, 2, () => {});
+      queue.beginBatch();
+      socket.leaves = 10; // corked: every frame stays in the buffer until the batch ends
+      for (let i = 0; i < 5; i++) queue.send(`0m${i}`);
+      assert.equal(queue.size, 0);
+      assert.equal(queue.full, false);
+      assert.deepEqual(
+        socket.sent.map((s) => s.done),
+        [undefined, undefined, undefined, undefined, undefined],
+      );
+      socket.buffered = 0; // uncorked: all written
+      queue.endBatch();
+      assert.equal(queue.size, 0);
+    });
+
+    it('counts the batch when the socket still holds some of it, and releases it once written', async () => {
+      const socket = new FakeSocket();
+      let rooms = 0;
+      const queue = new SendQueue(socket, 3, () => void (rooms += 1));
+      queue.beginBatch();
+      socket.leaves = 10;
+      for (let i = 0; i < 3; i++) queue.send(`0m${i}`);
+      queue.endBatch(); // the peer does not keep up: 30 bytes stay
+      assert.equal(queue.size, 3);
+      assert.equal(queue.full, true);
+      queue.send('0after'); // the socket is behind: counted with a callback
+      assert.equal(queue.size, 4);
+      assert.equal(typeof socket.sent[3]!.done, 'function');
+      socket.buffered = 0;
+      socket.complete(3); // writes complete in order: the batch is written too
+      assert.equal(queue.size, 0);
+      assert.equal(rooms, 1);
+
+      // With nothing after it, the poll finds the batch written.
+      queue.beginBatch();
+      queue.send('0x');
+      queue.send('0y');
+      queue.endBatch();
+      assert.equal(queue.size, 2);
+      setTimeout(() => (socket.buffered = 0), 20);
+      await waitFor(() => queue.size === 0, 'the poll to release the batch');
+      queue.close();
+    });
+
+    it('counts every message of a batch with a callback when the socket was behind before it began', () => {
+      const socket = new FakeSocket();
+      const queue = new SendQueue(socket, 10, () => {});
+      socket.buffered = 50; // written before the batch and still held
+      queue.beginBatch();
+      queue.send('0a');
+      queue.send('0b');
+      queue.endBatch();
+      assert.equal(queue.size, 2);
+      assert.equal(typeof socket.sent[0]!.done, 'function');
+      assert.equal(typeof socket.sent[1]!.done, 'function');
+      socket.buffered = 0;
+      socket.complete(0);
+      socket.complete(1);
+      assert.equal(queue.size, 0);
+    });
+  });
 });
