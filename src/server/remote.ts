@@ -4,6 +4,7 @@
  * *last* entry, the one the proxy closest to us appended (Koa's `ctx.ip`
  * takes the first, which any client can forge).
  */
+import type { IncomingMessage } from 'node:http';
 
 /** All values of a header in arrival order, from Node's rawHeaders (which keeps repeats apart). */
 function headerValues(rawHeaders: readonly string[], name: string): string[] {
@@ -67,10 +68,13 @@ export function xForwardedFor(rawHeaders: readonly string[]): string | null {
  * The remote address of an upgrade request (README, "Connections": `conn.remote`).
  * @param trustProxy read Forwarded / X-Forwarded-For (only safe behind a proxy that sets them)
  */
-export function remoteAddress(rawHeaders: readonly string[], socketAddress: string | undefined, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = forwardedFor(rawHeaders) ?? xForwardedFor(rawHeaders);
+export function remoteAddress(req: Pick<IncomingMessage, 'headers' | 'rawHeaders' | 'socket'>, trustProxy: boolean): string {
+  // The parsed headers (which the upgrade reads anyway) say at once whether there is anything
+  // to look for: most requests carry neither header, and the raw walk is then skipped.
+  if (trustProxy && (req.headers.forwarded !== undefined || req.headers['x-forwarded-for'] !== undefined)) {
+    const forwarded = forwardedFor(req.rawHeaders) ?? xForwardedFor(req.rawHeaders);
     if (forwarded !== null) return forwarded;
   }
-  return socketAddress ?? '';
+  // Read only when no header answered: it is a getpeername call and an object per connection.
+  return req.socket.remoteAddress ?? '';
 }

@@ -31,7 +31,7 @@ import { memorySessions } from './sessions.js';
 import { checkBroadcast, deliverBroadcast, joinCluster } from './broadcast.js';
 import type { JsonValue } from '../json.js';
 import type { NotifyData, NotifyName, UntypedApi } from '../protocol/api-map.js';
-import { guardUpgrade, isWsPath, type UpgradeGuardOptions } from './upgrade.js';
+import { guardUpgrade, isWsPath, type GuardResult, type UpgradeGuardOptions } from './upgrade.js';
 
 /** @internal what listen() and attach() hand the server */
 export interface ServerParts {
@@ -318,31 +318,45 @@ export class Server<Api = UntypedApi> {
   readonly #upgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // On the user's server, other paths belong to its other upgrade listeners.
     if (!this.#ownsHttp && !isWsPath(req.url, this.#guard.wsPath)) return;
-    void this.#onUpgrade(req, socket, head);
+    this.#onUpgrade(req, socket, head);
   };
 
-  async #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // A socket error before the upgrade completes must not become an uncaught exception.
-    const onError = (): void => void socket.destroy();
-    socket.on('error', onError);
+    socket.on('error', destroySocket);
     this.#upgrading.add(socket);
-    let verdict;
+    let verdict: GuardResult | Promise<GuardResult>;
     try {
-      verdict = await guardUpgrade(req, socket, this.#guard);
+      verdict = guardUpgrade(req, socket, this.#guard);
     } catch (err) {
-      this.#options.onError(toError(err), { conn: null, kind: 'http' });
-      socket.destroy();
-      verdict = null;
-    } finally {
-      this.#upgrading.delete(socket);
+      verdict = this.#guardFailed(err, socket);
     }
+    if (verdict instanceof Promise) {
+      verdict.then(
+        (result) => this.#upgrade(req, socket, head, result),
+        (err: unknown) => this.#upgrade(req, socket, head, this.#guardFailed(err, socket)),
+      );
+    } else {
+      this.#upgrade(req, socket, head, verdict);
+    }
+  }
+
+  #guardFailed(err: unknown, socket: Duplex): null {
+    this.#options.onError(toError(err), { conn: null, kind: 'http' });
+    socket.destroy();
+    return null;
+  }
+
+  /** Completes an upgrade the guard has decided on (at once, or once `authenticate` answered). */
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, verdict: GuardResult): void {
+    this.#upgrading.delete(socket);
     if (verdict === null || socket.destroyed) return;
     if (this.#guard.closing()) {
       socket.destroy();
       return;
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      socket.off('error', onError);
+      socket.off('error', destroySocket);
       try {
         this.#accept(ws, req, verdict.user);
       } catch (err) {
@@ -360,7 +374,7 @@ export class Server<Api = UntypedApi> {
       state: this.#stateSources,
       sessions: this.#sessions,
       user,
-      remote: remoteAddress(req.rawHeaders, req.socket.remoteAddress, options.trustProxy),
+      remote: remoteAddress(req, options.trustProxy),
       request: { url: req.url ?? '/', headers: withoutCredentials(req.headers) },
       socket: req.socket,
       budget: this.#budget,
@@ -375,6 +389,11 @@ export class Server<Api = UntypedApi> {
     }
     conn.start();
   }
+}
+
+/** The upgrading socket's error listener: one function for all (emitters call it with `this` = the socket). */
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 /**

@@ -9,6 +9,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { encodeJson } from '../json.js';
 import { HEADER_LAST, HEADER_PING, HEADER_PONG, Reassembler, segment } from './framing.js';
+import { KeepaliveTimer } from './keepalive.js';
 import { SendQueue } from './send-queue.js';
 
 /** The little a transport needs from a WebSocket. */
@@ -56,9 +57,24 @@ export interface TransportHandlers {
   drain?(): void;
 }
 
+// Transports made with one options object (a server's connections, built
+// from one config) share one keepalive timer; a client's has its own.
+const keepaliveTimers = new WeakMap<TransportOptions, KeepaliveTimer>();
+
+function keepaliveTimer(options: TransportOptions): KeepaliveTimer {
+  let timer = keepaliveTimers.get(options);
+  if (timer === undefined) {
+    timer = new KeepaliveTimer(Math.min(options.pingDelay!, options.pingTimeout));
+    keepaliveTimers.set(options, timer);
+  }
+  return timer;
+}
+
 /** A pre-encoded message: its frames, header included, ready for any number of sockets. */
 export type EncodedMessage = readonly (string | Uint8Array)[];
 
+// Not declared `implements KeepaliveMember`: keepaliveDue is internal, so the published
+// types leave it out and such a clause would not hold there.
 export class Transport {
   /** Whole messages received (pings and pongs aside): read by the server's metrics at scrape time. */
   messagesReceived = 0;
@@ -73,7 +89,7 @@ export class Transport {
   #closed = false;
   #lastRx = Date.now();
   #pingSentAt = 0;
-  #timer: ReturnType<typeof setTimeout> | null = null;
+  readonly #keepalive: KeepaliveTimer | null;
   #paused = false;
 
   constructor(socket: TransportSocket, options: TransportOptions, handlers: TransportHandlers) {
@@ -83,7 +99,8 @@ export class Transport {
     this.#legacyFraming = options.framing === 'plain';
     this.#reassembler = new Reassembler(options.maxMessageSize);
     this.#queue = new SendQueue(socket, options.sendQueueSize, () => this.#handlers.drain?.());
-    if (!this.#legacyFraming && options.pingDelay !== null) this.#schedule(options.pingDelay);
+    this.#keepalive = this.#legacyFraming || options.pingDelay === null ? null : keepaliveTimer(options);
+    this.#keepalive?.add(this, this.#lastRx + options.pingDelay!);
   }
 
   /** Messages handed to the socket and not yet written. */
@@ -196,27 +213,19 @@ export class Transport {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#keepalive?.delete(this);
     this.#reassembler.reset();
     this.#queue.close();
   }
 
-  #schedule(delay: number): void {
-    this.#timer = setTimeout(this.#tick, Math.max(delay, 1));
-    // The keepalive alone never keeps a process alive; the socket does.
-    (this.#timer as { unref?: () => void }).unref?.();
-  }
-
-  readonly #tick = (): void => {
-    this.#timer = null;
-    if (this.#closed) return;
-    const { pingDelay, pingTimeout } = this.#options;
-    const now = Date.now();
+  /** @internal the keepalive's step, called by its timer: pings or gives up when due, and says when to look again */
+  keepaliveDue(now: number): number {
+    if (this.#closed) return Number.POSITIVE_INFINITY;
+    const pingDelay = this.#options.pingDelay!;
+    const pingTimeout = this.#options.pingTimeout;
     if (this.#paused) {
       this.#lastRx = now;
-      this.#schedule(pingDelay!);
-      return;
+      return now + pingDelay;
     }
     if (this.#pingSentAt !== 0) {
       if (this.#lastRx >= this.#pingSentAt) {
@@ -225,21 +234,18 @@ export class Transport {
         this.close();
         this.#socket.destroy();
         this.#handlers.lost(`no answer within ${pingTimeout} ms of a ping`);
-        return;
+        return Number.POSITIVE_INFINITY;
       } else {
-        this.#schedule(pingTimeout - (now - this.#pingSentAt));
-        return;
+        return this.#pingSentAt + pingTimeout;
       }
     }
-    const idle = now - this.#lastRx;
-    if (idle >= pingDelay!) {
+    if (now - this.#lastRx >= pingDelay) {
       this.#pingSentAt = now;
       this.#socket.send(HEADER_PING);
-      this.#schedule(pingTimeout);
-    } else {
-      this.#schedule(pingDelay! - idle);
+      return now + pingTimeout;
     }
-  };
+    return this.#lastRx + pingDelay;
+  }
 }
 
 /** Encodes a message once into frames that any number of transports with the same options can send. */

@@ -8,6 +8,8 @@ import { onCleanup } from '../support/cleanup.js';
 import { makeHtpasswd } from '../support/htpasswd.js';
 import { RawClient } from '../support/raw-client.js';
 import { startServer } from '../support/server.js';
+import { within } from '../support/wait.js';
+import { remoteAddress } from '../../src/server/remote.js';
 
 async function staticDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'kj-static-'));
@@ -191,6 +193,36 @@ describe('HTTP', () => {
     it('takes the socket address without proxy headers or with trustProxy: false', async () => {
       assert.equal(await remoteOf({}), '127.0.0.1');
       assert.equal(await remoteOf({ 'x-forwarded-for': '6.6.6.6' }, false), '127.0.0.1');
+    });
+
+    it('reads the socket address only when no trusted header answers', () => {
+      let reads = 0;
+      const req = (headers: Record<string, string>) => ({
+        headers,
+        rawHeaders: Object.entries(headers).flat(),
+        socket: {
+          get remoteAddress() {
+            reads++;
+            return '127.0.0.1';
+          },
+        },
+      });
+      assert.equal(remoteAddress(req({ 'x-forwarded-for': '6.6.6.6' }) as never, true), '6.6.6.6');
+      assert.equal(remoteAddress(req({ forwarded: 'for=7.7.7.7' }) as never, true), '7.7.7.7');
+      assert.equal(reads, 0);
+      assert.equal(remoteAddress(req({ forwarded: 'proto=https' }) as never, true), '127.0.0.1');
+      assert.equal(remoteAddress(req({ 'x-forwarded-for': '6.6.6.6' }) as never, false), '127.0.0.1');
+      assert.equal(remoteAddress(req({}) as never, true), '127.0.0.1');
+      assert.equal(reads, 3);
+    });
+
+    it('stays right once the connection has closed', async () => {
+      const server = await startServer();
+      const client = await RawClient.connect(server.url);
+      const conn = [...server.connections][0]!;
+      client.ws.close();
+      await within(conn.closed, 2000, 'conn.closed');
+      assert.equal(conn.remote, '127.0.0.1');
     });
   });
 });
