@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { connect, reconnect } from '../../src/client/index.js';
 import type { JsonValue } from '../../src/index.js';
 import { onCleanup } from '../support/cleanup.js';
-import { RedisServer } from '../support/redis-server.js';
+import { useRedis } from '../support/redis-server.js';
 import { startProxy } from '../support/tcp-proxy.js';
 import { waitFor } from '../support/wait.js';
 import { ChildNode } from './child-node.js';
@@ -30,17 +30,14 @@ const seqOf = (version: string | null): number => Number(version?.split('.')[1] 
 
 describe('cluster failures with a node in its own process', function () {
   this.timeout(40_000);
-  let redis: RedisServer;
-  beforeEach(async () => {
-    redis = await RedisServer.start();
-  });
+  const redis = useRedis();
 
   it('kill -9 of a node mid-write: its clients end on another node with the exact value, each write whole or not at all', async () => {
     const name = freshName();
-    const b = await node(redis.url, name, { initial: {} });
+    const b = await node(redis().url, name, { initial: {} });
     const serverB = await serve(b);
     const urlB = `ws://127.0.0.1:${serverB.port}/ws`;
-    const child = await ChildNode.start(redis.url, name);
+    const child = await ChildNode.start(redis().url, name);
     const live = reconnect([child.url, urlB], { backoff: { initial: 10, max: 50, jitter: 0 } });
     onCleanup(() => live.close());
     await waitFor(() => live.url === child.url && live.version !== null, 'the client on the child node');
@@ -48,7 +45,7 @@ describe('cluster failures with a node in its own process', function () {
     await child.wroteAtLeast(20);
     await child.kill();
 
-    const raw = await rawClient(redis.url);
+    const raw = await rawClient(redis().url);
     const log = await logWrites(raw, name);
     // Every entry holds one round whole: the three keys set to the same number, rounds in order.
     log.forEach((entry, i) => {
@@ -64,16 +61,16 @@ describe('cluster failures with a node in its own process', function () {
 
   it('Redis restarted with its AOF mid-write: no duplicate entry from a lost reply, every node ends exact', async () => {
     const name = freshName();
-    const b = await node(redis.url, name, { initial: {} });
-    const child = await ChildNode.start(redis.url, name);
+    const b = await node(redis().url, name, { initial: {} });
+    const child = await ChildNode.start(redis().url, name);
     child.loop(['a', 'b']);
     await child.wroteAtLeast(20);
     const epoch = b.version.split('.')[0];
-    await redis.restart();
+    await redis().restart();
     const before = child.wrote;
     await child.wroteAtLeast(before + 20);
     await child.kill();
-    const log = await logWrites(await rawClient(redis.url), name);
+    const log = await logWrites(await rawClient(redis().url), name);
     // Rounds in order, each once: a write whose reply was lost with Redis was not appended again.
     log.forEach((entry, i) => assert.deepEqual(entry.writes, [['s', ['a'], i + 1], ['s', ['b'], i + 1]], `entry ${entry.seq}`));
     await waitFor(() => seqOf(b.version) === log.at(-1)!.seq, 'b to apply the whole log', 10_000);
@@ -83,15 +80,15 @@ describe('cluster failures with a node in its own process', function () {
 
   it('a node stopped longer than retention, then continued, finds the gap and resyncs; its clients end exact', async () => {
     const name = freshName();
-    const a = await node(redis.url, name, { initial: { n: 0 }, snapshotInterval: 10, retention: 0 });
-    const child = await ChildNode.start(redis.url, name, { snapshotInterval: 1e9 });
+    const a = await node(redis().url, name, { initial: { n: 0 }, snapshotInterval: 10, retention: 0 });
+    const child = await ChildNode.start(redis().url, name, { snapshotInterval: 1e9 });
     const live = reconnect([child.url], { backoff: { initial: 10, max: 50, jitter: 0 } });
     onCleanup(() => live.close());
     await waitFor(() => live.version === a.version, 'the client on the child node');
     const at = child.errors.length;
     child.stop();
     for (let i = 1; i <= 100; i++) await a.state.set(['n'], i);
-    const raw = await rawClient(redis.url);
+    const raw = await rawClient(redis().url);
     await waitFor(async () => (await raw.xLen(`koa-juggler:${name}:log`)) < 50, 'the log trimmed past the stopped node');
     child.continue();
     await waitFor(async () => (await child.status()).version === a.version, 'the child node to resync', 15_000, 50);
@@ -104,14 +101,14 @@ describe('cluster failures with a node in its own process', function () {
   for (const outage of ['paused (SIGSTOP)', 'unreachable half-open'] as const) {
     it(`Redis ${outage}: the node serves on, writes made meanwhile land once each and in order, the watchdog fires`, async () => {
       const name = freshName();
-      const proxy = outage === 'unreachable half-open' ? await startProxy(redis.port) : null;
-      const url = proxy ? `redis://127.0.0.1:${proxy.port}` : redis.url;
+      const proxy = outage === 'unreachable half-open' ? await startProxy(redis().port) : null;
+      const url = proxy ? `redis://127.0.0.1:${proxy.port}` : redis().url;
       const child = await ChildNode.start(url, name, { initial: {}, writeTimeout: 20_000 });
       const client = await connect(child.url);
       onCleanup(() => client.close());
       assert.equal(await client.send('echo', 'before'), 'before');
       if (proxy) proxy.vanish('drop');
-      else redis.pause();
+      else redis().pause();
       const started = Date.now();
       for (let i = 0; i < 10; i++) {
         // Requests are answered while Redis does not answer; the writes they queue wait.
@@ -121,11 +118,11 @@ describe('cluster failures with a node in its own process', function () {
       assert.ok(Date.now() - started < 2000, `requests answered in ${Date.now() - started} ms`);
       await waitFor(() => child.errors.some((e) => e.kind === 'cluster' && /stopped answering/.test(e.message)), 'the watchdog', 10_000);
       if (proxy) proxy.vanish(null);
-      else redis.resume();
+      else redis().resume();
       const expected: Record<string, JsonValue> = {};
       for (let i = 0; i < 10; i++) expected[`p${i}`] = i;
       await waitFor(() => JSON.stringify(client.state) === JSON.stringify(expected), 'the writes to land', 15_000);
-      const log = await logWrites(await rawClient(redis.url), name);
+      const log = await logWrites(await rawClient(redis().url), name);
       assert.deepEqual(log.flatMap((e) => e.writes), Object.entries(expected).map(([k, v]) => ['s', [k], v]));
       assert.deepEqual(child.errors.filter((e) => e.kind === 'write'), []);
     });

@@ -14,7 +14,7 @@ import { connect } from '../../src/client/index.js';
 import { redisCluster, type RedisCluster } from '../../src/cluster/index.js';
 import { listen, Storage, type JsonValue, type Server } from '../../src/index.js';
 import { RawClient } from '../support/raw-client.js';
-import { RedisServer } from '../support/redis-server.js';
+import { useRedis } from '../support/redis-server.js';
 import { waitFor } from '../support/wait.js';
 import { jsonValue } from '../state/support/markers.js';
 import { FAST, freshName, SECRET } from './cluster-helpers.js';
@@ -51,10 +51,7 @@ async function replay(url: string, name: string): Promise<JsonValue> {
 
 describe('concurrent writers on three nodes (property, real redis-server)', function () {
   this.timeout(90_000);
-  let redis: RedisServer;
-  before(async () => {
-    redis = await RedisServer.start();
-  });
+  const redis = useRedis();
 
   it('every node and every client ends equal to a single-process replay of the log', async () => {
     await fc.assert(
@@ -63,7 +60,7 @@ describe('concurrent writers on three nodes (property, real redis-server)', func
         const nodes: RedisCluster[] = [];
         const servers: Server[] = [];
         try {
-          for (let i = 0; i < 3; i++) nodes.push(await redisCluster({ url: redis.url, name, ...FAST, initial: INITIAL, onError: () => {} }));
+          for (let i = 0; i < 3; i++) nodes.push(await redisCluster({ url: redis().url, name, ...FAST, initial: INITIAL, onError: () => {} }));
           for (const cluster of nodes) servers.push(await listen({ cluster, sessionSecret: SECRET, autoflushDelay: 0, onError: () => {} }));
           const ours = await Promise.all(servers.map((s) => connect(`ws://127.0.0.1:${s.port}/ws`)));
           const plain = await RawClient.connect(`ws://127.0.0.1:${servers[2]!.port}/ws`);
@@ -73,7 +70,7 @@ describe('concurrent writers on three nodes (property, real redis-server)', func
               const pending = round.flatMap((ops, i) => ops.map((o) => applyOp(nodes[i]!.state, o as Op)));
               await Promise.allSettled(pending);
             }
-            const expected = await replay(redis.url, name);
+            const expected = await replay(redis().url, name);
             await waitFor(() => nodes.every((n) => n.version === nodes[0]!.version), 'the nodes to agree on a version');
             for (const n of nodes) assert.deepEqual(n.state.data, expected);
             // By value: an entry whose writes all failed advances the nodes' version but sends nothing.

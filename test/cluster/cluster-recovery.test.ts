@@ -1,25 +1,22 @@
 import assert from 'node:assert/strict';
 import { EXTENSION_PROTOCOL } from '../../src/protocol/messages.js';
 import { RawClient } from '../support/raw-client.js';
-import { RedisServer } from '../support/redis-server.js';
+import { useRedis } from '../support/redis-server.js';
 import { waitFor } from '../support/wait.js';
 import { freshName, node, serve } from './cluster-helpers.js';
 import { rawClient } from './store-helpers.js';
 
 describe('cluster recovery', function () {
   this.timeout(30000);
-  let redis: RedisServer;
-  beforeEach(async () => {
-    redis = await RedisServer.start();
-  });
+  const redis = useRedis();
 
   it('snapshots and trims; a node started after the trim loads the exact value; Redis stays bounded', async () => {
     const name = freshName();
-    const a = await node(redis.url, name, { initial: { n: 0 }, snapshotInterval: 20, retention: 0 });
+    const a = await node(redis().url, name, { initial: { n: 0 }, snapshotInterval: 20, retention: 0 });
     for (let i = 1; i <= 300; i++) await a.state.set('n', i);
-    const raw = await rawClient(redis.url);
+    const raw = await rawClient(redis().url);
     await waitFor(async () => (await raw.xLen(`koa-juggler:${name}:log`)) <= 40, 'the log trimmed behind the snapshot');
-    const late = await node(redis.url, name, { initial: { ignored: true } });
+    const late = await node(redis().url, name, { initial: { ignored: true } });
     assert.deepEqual(late.state.data, { n: 300 });
     assert.equal(late.version, a.version);
     // Besides the write-id records (one per entry of the last dedupTtl, expiring), a fixed set of keys.
@@ -31,8 +28,8 @@ describe('cluster recovery', function () {
 
   it('a node that finds a gap resyncs, and its clients end on the exact value', async () => {
     const name = freshName();
-    const a = await node(redis.url, name, { initial: { n: 0 }, snapshotInterval: 10, retention: 0 });
-    const b = await node(redis.url, name, { snapshotInterval: 1e9 });
+    const a = await node(redis().url, name, { initial: { n: 0 }, snapshotInterval: 10, retention: 0 });
+    const b = await node(redis().url, name, { snapshotInterval: 1e9 });
     const server = await serve(b);
     const client = await RawClient.connect(`ws://127.0.0.1:${server.port}/ws`, { protocols: [EXTENSION_PROTOCOL] });
     client.send({ type: 'hello', session: null, version: null });
@@ -41,7 +38,7 @@ describe('cluster recovery', function () {
     b.store.stopFollowing();
     const at = b.version;
     for (let i = 1; i <= 100; i++) await a.state.set(['n'], i);
-    const raw = await rawClient(redis.url);
+    const raw = await rawClient(redis().url);
     await waitFor(async () => (await raw.xLen(`koa-juggler:${name}:log`)) < 50, 'the log trimmed past b');
     b.store.follow(at.split('.')[0]!, Number(at.split('.')[1]));
     await waitFor(() => b.version === a.version, 'b resynced');
@@ -52,13 +49,13 @@ describe('cluster recovery', function () {
 
   it('Redis restarted empty: the cluster carries on from the most advanced node under a new epoch; an old version gets the exact value', async () => {
     const name = freshName();
-    const a = await node(redis.url, name, { initial: { n: 0 } });
-    const b = await node(redis.url, name);
+    const a = await node(redis().url, name, { initial: { n: 0 } });
+    const b = await node(redis().url, name);
     await a.state.set('n', 42);
     await waitFor(() => b.version === a.version, 'b applied');
     const old = a.version;
     const server = await serve(b);
-    await redis.restartEmpty();
+    await redis().restartEmpty();
     await waitFor(() => a.version.split('.')[0] !== old.split('.')[0] && a.version === b.version, 'a new epoch on both nodes', 15000);
     assert.deepEqual(a.state.data, { n: 42 });
     assert.deepEqual(b.state.data, { n: 42 });

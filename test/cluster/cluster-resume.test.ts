@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { EXTENSION_PROTOCOL } from '../../src/protocol/messages.js';
 import { RawClient } from '../support/raw-client.js';
-import { RedisServer } from '../support/redis-server.js';
+import { useRedis } from '../support/redis-server.js';
 import { delay, waitFor } from '../support/wait.js';
 import { freshName, node, serve } from './cluster-helpers.js';
 
@@ -19,18 +19,15 @@ async function resumeFrom(port: number, version: string): Promise<RawClient> {
 
 describe('resume on a node behind the client', function () {
   this.timeout(30_000);
-  let redis: RedisServer;
-  beforeEach(async () => {
-    redis = await RedisServer.start();
-  });
+  const redis = useRedis();
 
   /** Nodes a and b, b's reader held back after the initial value, a one write ahead. */
   async function behind(resumeWait: number) {
     const name = freshName();
     const big: Record<string, number> = {};
     for (let i = 0; i < 200; i++) big[`k${i}`] = i;
-    const a = await node(redis.url, name, { initial: big });
-    const b = await node(redis.url, name, { resumeWait });
+    const a = await node(redis().url, name, { initial: big });
+    const b = await node(redis().url, name, { resumeWait });
     const [epoch, seq] = b.version.split('.') as [string, string];
     b.store.stopFollowing();
     await a.state.set('k1', -1);

@@ -3,7 +3,7 @@ import { connect } from '../../src/client/index.js';
 import { EXTENSION_PROTOCOL } from '../../src/protocol/messages.js';
 import { onCleanup } from '../support/cleanup.js';
 import { RawClient } from '../support/raw-client.js';
-import { RedisServer } from '../support/redis-server.js';
+import { useRedis } from '../support/redis-server.js';
 import { waitFor } from '../support/wait.js';
 import { freshName, node, serve } from './cluster-helpers.js';
 
@@ -32,15 +32,12 @@ async function extension(port: number, version: string | null = null): Promise<R
 
 describe('listen({ cluster })', function () {
   this.timeout(20000);
-  let redis: RedisServer;
-  beforeEach(async () => {
-    redis = await RedisServer.start();
-  });
+  const redis = useRedis();
 
   it('three nodes: a change made anywhere reaches every client; values and versions end identical', async () => {
     const name = freshName();
     const nodes: Awaited<ReturnType<typeof node>>[] = [];
-    for (let i = 0; i < 3; i++) nodes.push(await node(redis.url, name, { initial: { points: {}, list: [] } }));
+    for (let i = 0; i < 3; i++) nodes.push(await node(redis().url, name, { initial: { points: {}, list: [] } }));
     const servers = await Promise.all(nodes.map((n) => serve(n)));
     const ours = await Promise.all(servers.map((s) => ourClient(s.port)));
     const plain = await Promise.all(servers.map((s) => RawClient.connect(`ws://127.0.0.1:${s.port}/ws`)));
@@ -74,8 +71,8 @@ describe('listen({ cluster })', function () {
 
   it('broadcast: state as of the broadcast first, then the notification, on every node, plain connections included', async () => {
     const name = freshName();
-    const a = await node(redis.url, name, { initial: { n: 0 } });
-    const b = await node(redis.url, name);
+    const a = await node(redis().url, name, { initial: { n: 0 } });
+    const b = await node(redis().url, name);
     const sa = await serve(a, { autoflushDelay: null });
     const sb = await serve(b, { autoflushDelay: null });
     const onB = await ourClient(sb.port);
@@ -97,13 +94,13 @@ describe('listen({ cluster })', function () {
   });
 
   it('tells extension connections that the state is stale while Redis is down, and live again after', async () => {
-    const a = await node(redis.url, freshName(), { initial: {} });
+    const a = await node(redis().url, freshName(), { initial: {} });
     const server = await serve(a);
     const raw = await extension(server.port);
-    await redis.stop();
+    await redis().stop();
     await raw.next((m) => m.type === 'status' && m.stale === true);
     await waitFor(() => a.errors.some((e) => /unreachable/.test(e.message)), 'the outage reported');
-    await redis.restart();
+    await redis().restart();
     await raw.next((m) => m.type === 'status' && m.stale === false, 10000);
     assert.equal(raw.messages.filter((m) => m.type === 'status').length, 2);
   });
@@ -112,8 +109,8 @@ describe('listen({ cluster })', function () {
     const name = freshName();
     const big: Record<string, number> = {};
     for (let i = 0; i < 200; i++) big[`k${i}`] = i;
-    const a = await node(redis.url, name, { initial: big });
-    const b = await node(redis.url, name);
+    const a = await node(redis().url, name, { initial: big });
+    const b = await node(redis().url, name);
     const sa = await serve(a);
     const sb = await serve(b);
     const first = await extension(sa.port);

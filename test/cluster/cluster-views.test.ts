@@ -11,7 +11,7 @@ import { EXTENSION_PROTOCOL } from '../../src/protocol/messages.js';
 import { applyPatch } from '../../src/state/apply-patch.js';
 import { onCleanup } from '../support/cleanup.js';
 import { RawClient } from '../support/raw-client.js';
-import { RedisServer } from '../support/redis-server.js';
+import { useRedis } from '../support/redis-server.js';
 import { waitFor } from '../support/wait.js';
 import { assertNoMarkerOutside } from '../state/support/markers.js';
 import { restrict } from '../state/support/restrict.js';
@@ -45,17 +45,14 @@ function replayed(raw: RawClient): JsonValue {
 
 describe('views on a cluster', function () {
   this.timeout(20000);
-  let redis: RedisServer;
-  beforeEach(async () => {
-    redis = await RedisServer.start();
-  });
+  const redis = useRedis();
 
   it('two nodes, clients with views on each: equal restricted states, no marker from outside the view', async () => {
     const name = freshName();
     const sites = ['north', 'south', 'east'];
     const initial = { sites: Object.fromEntries(sites.map((s) => [s, { p0: `M/sites/${s}/p0` }])), admin: { key: 'M/admin/key' } };
-    const a = await node(redis.url, name, { initial });
-    const b = await node(redis.url, name);
+    const a = await node(redis().url, name, { initial });
+    const b = await node(redis().url, name);
     const nodes = [a, b];
     const options = {
       view: (conn: { request: { url: string } }) => [['sites', siteOf(conn.request.url)]],

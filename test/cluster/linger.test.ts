@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import { connect } from '../../src/client/index.js';
 import { onCleanup } from '../support/cleanup.js';
-import { RedisServer } from '../support/redis-server.js';
+import { useRedis } from '../support/redis-server.js';
 import { delay, waitFor } from '../support/wait.js';
 import { freshName, node, serve } from './cluster-helpers.js';
 import { rawClient } from './store-helpers.js';
@@ -15,21 +15,17 @@ import { MAX_READ_PAUSE } from '../../src/cluster/redis-cluster.js';
 
 describe('writes linger after an append (real redis-server)', function () {
   this.timeout(30000);
-  let redis: RedisServer;
-  beforeEach(async () => {
-    redis = await RedisServer.start();
-  });
-  afterEach(() => redis.stop());
+  const redis = useRedis();
 
   async function entries(name: string): Promise<number> {
-    const raw = await rawClient(redis.url);
+    const raw = await rawClient(redis().url);
     return raw.xLen(`koa-juggler:${name}:log`);
   }
 
   it('gathers the runs of a node writing every 5 ms into one entry per window; every node and client ends exact', async () => {
     const name = freshName();
-    const a = await node(redis.url, name, { initial: { n: {} } });
-    const b = await node(redis.url, name);
+    const a = await node(redis().url, name, { initial: { n: {} } });
+    const b = await node(redis().url, name);
     // autoflushDelay 200: writes linger for a quarter of it, MAX_READ_PAUSE (50 ms).
     await serve(a, { autoflushDelay: 200 });
     const server = await serve(b, { autoflushDelay: 200 });
@@ -59,7 +55,7 @@ describe('writes linger after an append (real redis-server)', function () {
 
   it('lingers not at all on a node whose server flushes every change (autoflushDelay 0): one entry per run', async () => {
     const name = freshName();
-    const a = await node(redis.url, name, { initial: {} });
+    const a = await node(redis().url, name, { initial: {} });
     await serve(a, { autoflushDelay: 0 });
     const writes: Promise<void>[] = [];
     for (let i = 0; i < 10; i++) {

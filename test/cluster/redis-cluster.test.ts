@@ -1,23 +1,19 @@
 import assert from 'node:assert/strict';
 import { ClusterUnavailableError, InvalidArgumentError, redisCluster } from '../../src/cluster/index.js';
 import { listen, Storage } from '../../src/index.js';
-import { RedisServer } from '../support/redis-server.js';
+import { useRedis } from '../support/redis-server.js';
 import { waitFor } from '../support/wait.js';
 import { freshName, node, SECRET } from './cluster-helpers.js';
 import { rawClient } from './store-helpers.js';
 
 describe('redisCluster', function () {
   this.timeout(20000);
-  let redis: RedisServer;
-  // The root hook stops each test's redis-server after it.
-  beforeEach(async () => {
-    redis = await RedisServer.start();
-  });
+  const redis = useRedis();
 
   it('applies a write on every node in log order, with the same version everywhere', async () => {
     const name = freshName();
-    const a = await node(redis.url, name, { initial: { points: {} } });
-    const b = await node(redis.url, name, { initial: { ignored: true } });
+    const a = await node(redis().url, name, { initial: { points: {} } });
+    const b = await node(redis().url, name, { initial: { ignored: true } });
     assert.deepEqual(b.state.data, { points: {} });
     const done = a.state.set(['points', 'p1'], { v: 1 });
     // No optimistic apply: the write shows once its entry is in the log.
@@ -30,16 +26,16 @@ describe('redisCluster', function () {
 
   it('batches the writes of one synchronous run into one entry', async () => {
     const name = freshName();
-    const a = await node(redis.url, name, { initial: {} });
+    const a = await node(redis().url, name, { initial: {} });
     const writes = [a.state.set('x', 1), a.state.set('y', 2), a.state.remove('x')];
     await Promise.all(writes);
     assert.deepEqual(a.state.data, { y: 2 });
-    const raw = await rawClient(redis.url);
+    const raw = await rawClient(redis().url);
     assert.equal(await raw.xLen(`koa-juggler:${name}:log`), 1);
   });
 
   it('checks arguments synchronously, and rejects a write skipped at its place in the log alone', async () => {
-    const a = await node(redis.url, freshName(), { initial: { list: [1, 2] } });
+    const a = await node(redis().url, freshName(), { initial: { list: [1, 2] } });
     assert.throws(() => a.state.set([{}] as never, 1), InvalidArgumentError);
     assert.throws(() => a.state.set('a', undefined as never), InvalidArgumentError);
     assert.throws(() => a.state.set('a', new Date() as never), InvalidArgumentError);
@@ -56,18 +52,18 @@ describe('redisCluster', function () {
       (err: Error) => err.message.includes('127.0.0.1:1') && !err.message.includes('hunter2'),
     );
     await assert.rejects(redisCluster({ url: 'http://x', name: 'x' } as never), (err: InvalidArgumentError) => err.argument === 'options.url');
-    await assert.rejects(redisCluster({ url: redis.url, retention: -1 }), (err: InvalidArgumentError) => err.argument === 'options.retention');
+    await assert.rejects(redisCluster({ url: redis().url, retention: -1 }), (err: InvalidArgumentError) => err.argument === 'options.retention');
   });
 
   it('listen({ cluster }) refuses state too, and a missing sessionSecret', async () => {
-    const a = await node(redis.url, freshName());
+    const a = await node(redis().url, freshName());
     await assert.rejects(listen({ cluster: a, state: new Storage(), sessionSecret: SECRET }), (err: InvalidArgumentError) => err.argument === 'options.state');
     await assert.rejects(listen({ cluster: a }), (err: InvalidArgumentError) => err.argument === 'options.sessionSecret');
     await assert.rejects(listen({ cluster: {} as never, sessionSecret: SECRET }), (err: InvalidArgumentError) => err.argument === 'options.cluster');
   });
 
   it('rejects writes past maxPendingWrites and writeTimeout with ClusterUnavailableError; an unawaited one never crashes', async () => {
-    const own = redis;
+    const own = redis();
     const a = await node(own.url, freshName(), { initial: {}, writeTimeout: 300, maxPendingWrites: 1 });
     own.pause();
     try {

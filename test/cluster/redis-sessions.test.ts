@@ -13,7 +13,7 @@ import { redisSessionBackend, type RedisSessionOptions } from '../../src/cluster
 import { ClusterUnavailableError, InvalidArgumentError } from '../../src/errors.js';
 import { Storage, type JsonValue, type ListenOptions } from '../../src/index.js';
 import { onCleanup } from '../support/cleanup.js';
-import { RedisServer } from '../support/redis-server.js';
+import { RedisServer, useRedis } from '../support/redis-server.js';
 import { startServer } from '../support/server.js';
 import { deferred, waitFor, within } from '../support/wait.js';
 import { freshName, openStore, rawClient } from './store-helpers.js';
@@ -38,15 +38,11 @@ function gated(result: JsonValue) {
 
 describe('sessions and keyed requests across nodes (Redis)', function () {
   this.timeout(30_000);
-  let redis: RedisServer;
-
-  beforeEach(async () => {
-    redis = await RedisServer.start();
-  });
+  const redis = useRedis();
 
   /** A node: a server whose sessions live in Redis under cluster `name`. */
   async function node(name: string, options: ListenOptions = {}, sessions: RedisSessionOptions = {}) {
-    const store = await openStore(redis.url, { name });
+    const store = await openStore(redis().url, { name });
     const errors: Error[] = [];
     const server = await startServer({
       state: new Storage({}),
@@ -137,7 +133,7 @@ describe('sessions and keyed requests across nodes (Redis)', function () {
     const counter = `kj-test-counter-${name}`;
     const child = fork(CHILD, [], {
       execArgv: ['--import', 'tsx'],
-      env: { ...process.env, KJ_REDIS_URL: redis.url, KJ_CLUSTER: name, KJ_SECRET: SECRET },
+      env: { ...process.env, KJ_REDIS_URL: redis().url, KJ_CLUSTER: name, KJ_SECRET: SECRET },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     onCleanup(() => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
@@ -146,7 +142,7 @@ describe('sessions and keyed requests across nodes (Redis)', function () {
     const port = await within(ready.promise, 20_000, 'the child node to listen');
     let runs = 0;
     const b = await node(name, { onRequest: () => ++runs });
-    const raw = await rawClient(redis.url);
+    const raw = await rawClient(redis().url);
 
     const first = await client(`ws://127.0.0.1:${port}/ws`);
     void first.send('count', counter, { key: 'once' }).catch(() => {});
@@ -174,7 +170,7 @@ describe('sessions and keyed requests across nodes (Redis)', function () {
     const name = freshName();
     const a = await node(name, { maxSessions: 2 });
     const b = await node(name, { maxSessions: 2 });
-    const raw = await rawClient(redis.url);
+    const raw = await rawClient(redis().url);
     const idleSet = `koa-juggler:${name}:sessions`;
     const tokens: string[] = [];
     for (const url of [a.url, b.url, a.url, b.url]) {
@@ -226,7 +222,7 @@ describe('sessions and keyed requests across nodes (Redis)', function () {
   });
 
   it('refuses bad arguments with InvalidArgumentError, and a server without a shared state', async () => {
-    const store = await openStore(redis.url);
+    const store = await openStore(redis().url);
     assert.throws(() => redisSessionBackend(null as never), InvalidArgumentError);
     assert.throws(() => redisSessionBackend(store, { keyLease: 0 }), (e: unknown) => e instanceof InvalidArgumentError && e.argument === 'options.keyLease');
     assert.throws(() => redisSessionBackend(store, { maxKeys: 10 }), (e: unknown) => e instanceof InvalidArgumentError && e.argument === 'options.maxKeys');

@@ -12,7 +12,7 @@ import { parseEntry } from '../../src/cluster/log-entry.js';
 import { InvalidArgumentError, Storage, type JsonValue } from '../../src/index.js';
 import { onCleanup } from '../support/cleanup.js';
 import { RawClient } from '../support/raw-client.js';
-import { RedisServer } from '../support/redis-server.js';
+import { useRedis } from '../support/redis-server.js';
 import { deferred, delay, waitFor } from '../support/wait.js';
 import { freshName, node, serve } from './cluster-helpers.js';
 import { rawClient } from './store-helpers.js';
@@ -53,16 +53,13 @@ async function replayLog(url: string, name: string, initial: JsonValue): Promise
 
 describe('the writer applies its own entries from the append reply', function () {
   this.timeout(30000);
-  let redis: RedisServer;
-  beforeEach(async () => {
-    redis = await RedisServer.start();
-  });
+  const redis = useRedis();
 
   it('two nodes writing interleaved converge: the same value at every version, versions ascending, the same end', async () => {
     const name = freshName();
     const initial = { points: {}, list: [0, 0, 0] };
-    const a = await node(redis.url, name, { initial });
-    const b = await node(redis.url, name);
+    const a = await node(redis().url, name, { initial });
+    const b = await node(redis().url, name);
     // Readers rest between reads, so a reply often finds the other node's entry not yet applied.
     await serve(a, { autoflushDelay: 200 });
     await serve(b, { autoflushDelay: 200 });
@@ -83,7 +80,7 @@ describe('the writer applies its own entries from the append reply', function ()
     await Promise.allSettled(writes);
     await waitFor(() => a.version === b.version, 'both nodes applied every entry');
     assert.equal(JSON.stringify(a.state.data), JSON.stringify(b.state.data));
-    const { values, nodes } = await replayLog(redis.url, name, initial);
+    const { values, nodes } = await replayLog(redis().url, name, initial);
     assert.equal(seqOf(a), nodes.length);
     assert.equal(JSON.stringify(a.state.data), values.get(nodes.length));
     // The nodes' entries did interleave: some of each node's entries landed right after the other's.
@@ -101,7 +98,7 @@ describe('the writer applies its own entries from the append reply', function ()
   });
 
   it("resolves a write before the reader delivered it, and the writer's reader rests between reads", async () => {
-    const a = await node(redis.url, freshName(), { initial: { v: -1 } });
+    const a = await node(redis().url, freshName(), { initial: { v: -1 } });
     await serve(a, { autoflushDelay: 200 });
     let reads = 0;
     a.store.on('entries', () => (reads += 1));
@@ -128,7 +125,7 @@ describe('the writer applies its own entries from the append reply', function ()
   });
 
   it('resolves writes while the reader brings nothing, and changes nothing when their entries come later', async () => {
-    const a = await node(redis.url, freshName(), { initial: { v: 0 } });
+    const a = await node(redis().url, freshName(), { initial: { v: 0 } });
     await serve(a, { autoflushDelay: 200 });
     // Hold back what the reader reads: only the append replies can apply anything now.
     const held: unknown[][] = [];
@@ -156,8 +153,8 @@ describe('the writer applies its own entries from the append reply', function ()
     const name = freshName();
     const big: Record<string, number> = {};
     for (let i = 0; i < 200; i++) big[`k${i}`] = i;
-    const a = await node(redis.url, name, { initial: big, resumeWait: 5000 });
-    const b = await node(redis.url, name);
+    const a = await node(redis().url, name, { initial: big, resumeWait: 5000 });
+    const b = await node(redis().url, name);
     const server = await serve(a);
     // a's reader brings nothing and its replies wait for the gate: a applies its entry only when the gate opens.
     const original = a.store.emit;
@@ -184,8 +181,8 @@ describe('the writer applies its own entries from the append reply', function ()
 
   it('delivers each broadcast once, in log order, after the state as of it, on the writer and the other node', async () => {
     const name = freshName();
-    const a = await node(redis.url, name, { initial: { n: 0 } });
-    const b = await node(redis.url, name);
+    const a = await node(redis().url, name, { initial: { n: 0 } });
+    const b = await node(redis().url, name);
     const sa = await serve(a, { autoflushDelay: 200 });
     const sb = await serve(b, { autoflushDelay: 200 });
     const listen = async (port: number) => {
@@ -217,7 +214,7 @@ describe('the writer applies its own entries from the append reply', function ()
   });
 
   it('conn.flush() after a write on the writer node sends the diff before the response', async () => {
-    const a = await node(redis.url, freshName(), { initial: { v: 0 } });
+    const a = await node(redis().url, freshName(), { initial: { v: 0 } });
     const server = await serve(a, {
       autoflushDelay: null,
       async onRequest(conn, _name, data) {

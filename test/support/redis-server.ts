@@ -165,3 +165,24 @@ export class RedisServer {
     for (const dir of this.#dirs) rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * In a mocha `describe`: a fresh redis-server for each of its tests,
+ * stopped after it (by the cleanup root hook). Returns a getter.
+ *
+ * @example
+ * describe('nodes', () => {
+ *   const redis = useRedis();
+ *   it('agree', async () => { const a = await node(redis().url, name); ... });
+ * });
+ */
+export function useRedis(): () => RedisServer {
+  let redis: RedisServer | null = null;
+  beforeEach(async () => {
+    redis = await RedisServer.start();
+  });
+  return () => {
+    if (redis === null) throw new Error('useRedis(): no redis-server yet (call it inside describe(), use it inside it())');
+    return redis;
+  };
+}
