@@ -33,6 +33,8 @@ export interface LogSink {
   readonly following: boolean;
   /** Ends the reader's rest between reads: an own entry waits for it. */
   wakeReader(): void;
+  /** This node applied its own entry `seq` from the append's reply: the reader need not bring it back. */
+  passed(seq: number): void;
 }
 
 /** What the log tells its owner. */
@@ -134,6 +136,11 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
   get waitsForReader(): boolean {
     for (const batch of this.#waiting.values()) if (batch.seq > 0) return true;
     return false;
+  }
+
+  /** When (performance.now()) this node last appended an entry; -Infinity before the first. */
+  get appendedAt(): number {
+    return this.#appendedAt;
   }
 
   /** The seq of the last entry applied (or passed as junk). */
@@ -315,6 +322,7 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
         // A duplicate's reply has no Redis time (which retention and broadcasts need): the reader brings it.
         if (result.status === 'appended' && result.seq === this.seq + 1 && epoch === this.epoch && this.#sink.following) {
           this.#applyOne({ seq: result.seq, epoch, writeId: batch.writeId, time: result.time, text: batch.body! });
+          this.#sink.passed(result.seq);
         } else this.#sink.wakeReader();
       },
       (err: unknown) => {

@@ -40,6 +40,11 @@ export interface LogReaderOptions {
    * next one; asked after each such read. @default none (read at once)
    */
   pause?: () => number;
+  /**
+   * How much longer (ms) to rest when a rest's time is up (0: read now);
+   * not asked when {@link LogReader.wake} ended it. @default none (never longer)
+   */
+  restMore?: () => number;
 }
 
 /** Reads a page of the stream with XRANGE: entries with `from <= seq <= to`, at most `count`. */
@@ -63,11 +68,11 @@ export class LogReader extends EventEmitter<LogReaderEvents> {
   readonly #pageSize: number;
   readonly #block: number;
   readonly #pause: (() => number) | null;
+  readonly #restMore: (() => number) | null;
   /** Ends the current rest early, if resting. */
   #wake: (() => void) | null = null;
-  /** When the current rest began (performance.now()) and how long it was to last, in ms. */
-  #restStart = 0;
-  #restLength = 0;
+  /** Whether a read is in flight (its reply may bring any entry after the position). */
+  #reading = false;
   #epoch = '';
   #position = 0;
   /** The stream id to read after: the position's, or a foreign id skipped as junk after it. */
@@ -82,6 +87,7 @@ export class LogReader extends EventEmitter<LogReaderEvents> {
     this.#pageSize = options.pageSize ?? 1000;
     this.#block = options.block ?? 1000;
     this.#pause = options.pause ?? null;
+    this.#restMore = options.restMore ?? null;
   }
 
   /** The seq of the last entry delivered or skipped. */
@@ -122,24 +128,28 @@ export class LogReader extends EventEmitter<LogReaderEvents> {
   }
 
   /**
-   * Ends a rest that has lasted half its length or more: the process is
-   * about to wake anyway (it sent a command whose reply comes back), and a
-   * read sent now is answered with it, in the same wake-up, where the
-   * rest's own end would wake the process twice more (the timer, the reply).
+   * The entry after the position, `seq`, was applied by other means (this
+   * node's own entry, from its append's reply): the next read starts after
+   * it, so the node does not read back what it wrote. Ignored while a read
+   * is in flight (its reply may bring that entry; it is passed over then)
+   * or when `seq` does not follow the position.
    */
-  nudge(): void {
-    if (this.#wake !== null && performance.now() - this.#restStart >= this.#restLength / 2) this.wake();
+  passed(seq: number): void {
+    if (!this.#running || this.#reading || seq !== this.#position + 1) return;
+    this.#position = seq;
+    this.#cursor = idOfSeq(seq);
   }
 
-  /** Waits `ms`, or until {@link LogReader.wake}. */
-  #rest(ms: number): Promise<void> {
-    this.#restStart = performance.now();
-    this.#restLength = ms;
+  /** Waits `ms`, or until {@link LogReader.wake}; resolves whether the time ran out (not woken). */
+  #rest(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => this.wake(), ms);
+      const timer = setTimeout(() => {
+        this.#wake = null;
+        resolve(true);
+      }, ms);
       this.#wake = () => {
         clearTimeout(timer);
-        resolve();
+        resolve(false);
       };
     });
   }
@@ -151,11 +161,15 @@ export class LogReader extends EventEmitter<LogReaderEvents> {
         await this.#link.whenReady();
         if (run !== this.#run) return;
         const from = this.#cursor;
+        this.#reading = true;
         reply = await this.#link.run(
           (client) => client.xRead({ key: this.#keys.log, id: from }, { COUNT: this.#pageSize, BLOCK: this.#block }),
           this.#block,
         );
+        // A read of an earlier run leaves the flag to the run that is reading now.
+        if (run === this.#run) this.#reading = false;
       } catch {
+        if (run === this.#run) this.#reading = false;
         // The link failed (it reports that itself) or closed; wait for it.
         if (run !== this.#run) return;
         try {
@@ -169,8 +183,8 @@ export class LogReader extends EventEmitter<LogReaderEvents> {
       const messages = (reply as Array<{ messages: Array<{ id: string; message: Record<string, string> }> }> | null)?.[0]?.messages ?? [];
       this.#deliver(messages, run);
       // Each read that brings an entry wakes the node; resting lets entries gather into fewer reads.
-      const pause = messages.length > 0 && this.#pause !== null && run === this.#run ? this.#pause() : 0;
-      if (pause > 0) await this.#rest(pause);
+      let pause = messages.length > 0 && this.#pause !== null && run === this.#run ? this.#pause() : 0;
+      while (pause > 0 && (await this.#rest(pause)) && run === this.#run) pause = this.#restMore?.() ?? 0;
     }
   }
 

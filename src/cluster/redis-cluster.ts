@@ -23,48 +23,10 @@ import { SnapshotKeeper } from './snapshot-keeper.js';
 import { Recovery } from './recovery.js';
 import { RetentionHold } from './retention-hold.js';
 import { changeLogOf } from '../state/storage.js';
+import { gatherWindow, ReadPacing } from './read-pacing.js';
 
 /** Broadcasts older than this by Redis's clock are not replayed by a node catching up. */
 export const BROADCAST_REPLAY_LIMIT = 5000;
-
-/** The longest rest (ms) between reads of the log, and the longest a node's writes linger; see {@link gatherWindow}. */
-export const MAX_READ_PAUSE = 50;
-
-/**
- * How long a node lets log entries gather, both ways: read (the rest
- * after a read that brought entries, {@link readPause}) and written (how
- * long writes linger after an append before the next one, docs/cluster.md
- * "Writing to the log"). Its clients see changes only at flushes, at most
- * every `autoflushDelay`, so entries may gather for a quarter of the
- * smallest of its servers' (at most {@link MAX_READ_PAUSE} ms); 0 when no
- * server with a delay listens (a direct user of `cluster.state`, or
- * `autoflushDelay: 0`, where latency is what counts).
- */
-export function gatherWindow(autoflushDelays: Iterable<number | null>): number {
-  let smallest = -1;
-  for (const delay of autoflushDelays) {
-    const d = delay ?? Infinity;
-    if (smallest < 0 || d < smallest) smallest = d;
-  }
-  if (smallest <= 0) return 0;
-  return Math.min(MAX_READ_PAUSE, Math.floor(smallest / 4));
-}
-
-/**
- * How long a node rests after a read of the log that brought entries
- * (docs/cluster.md, "Reading the log"). Every read wakes the process, and a
- * wake-up costs far more than applying one entry: with one entry every
- * 10 ms, reading them one by one cost a node that only reads the log more
- * than the entries' own work; entries gather for the {@link gatherWindow}.
- * No rest while this node's own writes wait for the reader (their reply
- * found another node's entry before them: their promises, `conn.flush()`
- * and write throughput wait on the read; a write whose reply finds it next
- * is applied from the reply and needs no read), or while a resume waits
- * for the reader.
- */
-export function readPause(autoflushDelays: Iterable<number | null>, busy: boolean): number {
-  return busy ? 0 : gatherWindow(autoflushDelays);
-}
 
 /**
  * One node of a Redis-backed cluster: hand it to `listen({ cluster })`.
@@ -81,6 +43,7 @@ export class RedisCluster implements ServerCluster {
   readonly #recovery: Recovery;
   readonly #hold: RetentionHold;
   readonly #catchUp: CatchUp;
+  readonly #pacing: ReadPacing;
   readonly #downLinks = new Set<string>();
   #clockOffset: number;
   #stale = false;
@@ -97,6 +60,7 @@ export class RedisCluster implements ServerCluster {
       onWrongEpoch: () => this.#recovery.resync('an append found another epoch'),
       onApplied: (time, position) => {
         this.#hold.applied(time, position);
+        this.#pacing.applied(performance.now());
         // Entries are applied by the reader or, this node's own, from their append's reply: resumes waiting for either go ahead.
         this.#catchUp.check();
       },
@@ -105,6 +69,12 @@ export class RedisCluster implements ServerCluster {
     this.state = new ClusterState(this.#log, (err) => this.#report(err instanceof Error ? err : new Error(String(err))));
     this.#hold = new RetentionHold(changeLogOf(this.state), options.retention);
     const node = this;
+    this.#pacing = new ReadPacing({
+      autoflushDelays: () => node.#flushDelays(),
+      get readNeeded() { return node.#closed || node.#log.waitsForReader || node.#catchUp.waiting > 0; },
+      get appendedAt() { return node.#log.appendedAt; },
+      get readerCaughtUp() { return store.followPosition === node.#log.seq; },
+    });
     this.#catchUp = new CatchUp({
       get epoch() { return node.#log.epoch; },
       get seq() { return node.#log.seq; },
@@ -191,9 +161,14 @@ export class RedisCluster implements ServerCluster {
     return () => this.#servers.delete(hooks);
   }
 
-  /** @internal how long the follower rests after a read that brought entries (ms); see {@link readPause} */
+  /** @internal how long the follower rests after a read that brought entries (ms); see {@link ReadPacing.pause} */
   readPause(): number {
-    return readPause(this.#flushDelays(), this.#closed || this.#log.waitsForReader || this.#catchUp.waiting > 0);
+    return this.#pacing.pause(performance.now());
+  }
+
+  /** @internal how much longer the follower rests when a rest's time is up (ms); see {@link ReadPacing.restMore} */
+  restMore(): number {
+    return this.#pacing.restMore(performance.now());
   }
 
   *#flushDelays(): Iterable<number | null> {
@@ -324,6 +299,7 @@ export async function redisCluster(options: RedisClusterOptions): Promise<RedisC
     leaseTtl: o.leaseTtl,
     nodeTtl: o.leaseTtl,
     readPause: () => node?.readPause() ?? 0,
+    restMore: () => node?.restMore() ?? 0,
   });
   try {
     const clockOffset = await redisClockOffset(store);

@@ -45,6 +45,8 @@ export interface RedisLogStoreOptions {
   nodeTtl?: number;
   /** How long (ms) the follower rests after a read that brought entries; see {@link LogReaderOptions.pause}. @default none */
   readPause?: () => number;
+  /** How much longer (ms) the follower rests when a rest's time is up; see {@link LogReaderOptions.restMore}. @default none */
+  restMore?: () => number;
 }
 
 /** Events of a {@link RedisLogStore}. */
@@ -125,7 +127,7 @@ export class RedisLogStore extends EventEmitter<RedisLogStoreEvents> {
       maxPendingWrites: positive(options.maxPendingWrites, 'options.maxPendingWrites', 100_000),
       dedupTtl,
     });
-    this.#reader = new LogReader(this.links.reader, this.keys, { pageSize: this.#pageSize, block, ...(options.readPause ? { pause: options.readPause } : {}) });
+    this.#reader = new LogReader(this.links.reader, this.keys, { pageSize: this.#pageSize, block, ...(options.readPause ? { pause: options.readPause } : {}), ...(options.restMore ? { restMore: options.restMore } : {}) });
     this.#reader.on('entries', (entries) => this.emit('entries', entries));
     this.#reader.on('junk', (junk) => this.emit('junk', junk));
     this.#reader.on('stopped', (why) => this.emit('stopped', why));
@@ -181,14 +183,17 @@ export class RedisLogStore extends EventEmitter<RedisLogStoreEvents> {
    * @throws {ClusterUnavailableError} (rejection) past `writeTimeout` or `maxPendingWrites`
    */
   append(epoch: string, writeId: string, body: string): Promise<AppendResult> {
-    // The append's reply wakes the process: a read due soon rides along with it.
-    this.#reader.nudge();
     return this.#appender.append(epoch, writeId, body);
   }
 
   /** Makes the follower read now if it rests between reads. */
   wakeReader(): void {
     this.#reader.wake();
+  }
+
+  /** This node applied entry `seq` from its append's reply: the follower need not read it back (see {@link LogReader.passed}). */
+  passed(seq: number): void {
+    this.#reader.passed(seq);
   }
 
   /** Whether the follower follows the log now (not stopped for a resync, or not yet started). */

@@ -22,6 +22,7 @@ interface Sent {
 class Sink implements LogSink {
   following = true;
   wakes = 0;
+  readonly passedSeqs: number[] = [];
   readonly sent: Sent[] = [];
   #n = 0;
   newWriteId(): string {
@@ -32,6 +33,9 @@ class Sink implements LogSink {
   }
   wakeReader(): void {
     this.wakes += 1;
+  }
+  passed(seq: number): void {
+    this.passedSeqs.push(seq);
   }
 }
 
@@ -69,6 +73,8 @@ describe('ClusterLog: own entries applied from the append reply', () => {
     assert.deepEqual(state.data, { a: 1 });
     assert.equal(log.seq, 1);
     assert.equal(sink.wakes, 0);
+    // The reader is told, so it need not read the entry back.
+    assert.deepEqual(sink.passedSeqs, [1]);
     assert.equal(log.waitsForReader, false);
     assert.deepEqual(seen.applied, [[100, 1]]);
     const version = log.versions.format(1);
@@ -91,6 +97,7 @@ describe('ClusterLog: own entries applied from the append reply', () => {
     await tick();
     assert.equal(done, false);
     assert.equal(sink.wakes, 1);
+    assert.deepEqual(sink.passedSeqs, []);
     assert.equal(log.waitsForReader, true);
     assert.deepEqual(state.data, {});
     const other = { epoch: 'e1', writeId: 'other:1', body: '{"w":[["s",["a"],0],["s",["b"],0]]}' };
@@ -122,6 +129,7 @@ describe('ClusterLog: own entries applied from the append reply', () => {
     await tick();
     sink.sent[2]!.resolve({ status: 'appended', seq: 4, time: 4 });
     await third;
+    assert.deepEqual(sink.passedSeqs, [4]);
     assert.equal(log.seq, 4);
     assert.deepEqual(state.data, { x: 3 });
   });
@@ -139,6 +147,7 @@ describe('ClusterLog: own entries applied from the append reply', () => {
       assert.equal(done, false, kind);
       assert.equal(log.seq, 0, kind);
       assert.equal(sink.wakes, 1, kind);
+      assert.deepEqual(sink.passedSeqs, [], kind);
     }
   });
 

@@ -11,7 +11,7 @@ import { useRedis } from '../support/redis-server.js';
 import { delay, waitFor } from '../support/wait.js';
 import { freshName, node, serve } from './cluster-helpers.js';
 import { rawClient } from './store-helpers.js';
-import { MAX_READ_PAUSE } from '../../src/cluster/redis-cluster.js';
+import { MAX_READ_PAUSE } from '../../src/cluster/read-pacing.js';
 
 describe('writes linger after an append (real redis-server)', function () {
   this.timeout(30000);

@@ -19,6 +19,18 @@ function collect(store: RedisLogStore): LogEntry[] {
   return seen;
 }
 
+/** A store following its log with these rests, once its first entry was read (its reader rests now). */
+async function restingAfterOne(rests: { readPause: () => number; restMore?: () => number }): Promise<{ store: RedisLogStore; epoch: string; seen: LogEntry[] }> {
+  const redis = await RedisServer.start();
+  const store = await openStore(redis.url, rests);
+  const { epoch } = await store.claimEpoch({});
+  const seen = collect(store);
+  store.follow(epoch, 0);
+  await appendMany(store, epoch, 1);
+  await waitFor(() => seen.length === 1, 'the first entry');
+  return { store, epoch, seen };
+}
+
 describe('LogReader (real redis-server)', function () {
   this.timeout(15000);
 
@@ -40,24 +52,39 @@ describe('LogReader (real redis-server)', function () {
     assert.equal(seen[0]!.nodeId, store.nodeId);
   });
 
-  it("rests after a read that brought entries; this node's append ends the rest only once half of it passed", async () => {
-    const redis = await RedisServer.start();
-    const store = await openStore(redis.url, { readPause: () => 1000 });
-    const { epoch } = await store.claimEpoch({});
-    const seen = collect(store);
-    store.follow(epoch, 0);
-    await appendMany(store, epoch, 1);
-    await waitFor(() => seen.length === 1, 'the first entry');
+  it('rests after a read that brought entries, and does not read back an entry passed meanwhile', async () => {
+    const { store, epoch, seen } = await restingAfterOne({ readPause: () => 300 });
     const rested = performance.now();
-    // Early in the rest: the append does not end it.
+    // Resting: entry 2, applied elsewhere (as a writer applies its own from the append's reply), is passed.
     await appendMany(store, epoch, 1, 1);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(seen.length, 1);
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, rested + 600 - performance.now())));
+    store.passed(2);
+    assert.equal(store.followPosition, 2);
+    // Not the entry after the position: ignored.
+    store.passed(5);
+    assert.equal(store.followPosition, 2);
     await appendMany(store, epoch, 1, 2);
-    await waitFor(() => seen.length === 3, 'the entries after the rest');
-    const took = performance.now() - rested;
-    assert.ok(took < 950, `the rest ended by the append after ${took.toFixed(0)} ms, not by its timer at 1000`);
+    await waitFor(() => seen.length === 2, 'the entry after the rest');
+    assert.ok(performance.now() - rested >= 280, 'read only once the rest was over');
+    assert.deepEqual(seen.map((e) => e.seq), [1, 3]);
+    assert.equal(store.followPosition, 3);
+  });
+
+  it('rests on while restMore() says so when the time is up, and not when woken', async () => {
+    let asked = 0;
+    const { store, epoch, seen } = await restingAfterOne({ readPause: () => 100, restMore: () => (++asked <= 2 ? 100 : 0) });
+    const rested = performance.now();
+    await appendMany(store, epoch, 1, 1);
+    await waitFor(() => seen.length === 2, 'the entry after three rests');
+    assert.ok(performance.now() - rested >= 280, `three rests of 100 ms, not ${(performance.now() - rested).toFixed(0)}`);
+    assert.equal(asked, 3);
+    // Woken: the read goes at once, and restMore() is not asked.
+    await appendMany(store, epoch, 1, 2);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const woken = performance.now();
+    store.wakeReader();
+    await waitFor(() => seen.length === 3, 'the entry read once woken');
+    assert.ok(performance.now() - woken < 90, 'woken, the reader did not wait for its rest');
+    assert.equal(asked, 3);
   });
 
   it('reads a range of sequence numbers back in pages', async () => {
