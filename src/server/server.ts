@@ -355,16 +355,24 @@ export class Server<Api = UntypedApi> {
       socket.destroy();
       return;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      socket.off('error', destroySocket);
-      try {
-        this.#accept(ws, req, verdict.user);
-      } catch (err) {
-        // A bug of ours while setting the connection up: 1011, never an exception inside ws.
-        this.#options.onError(toError(err), { conn: null, kind: 'internal' });
-        ws.close(CLOSE_INTERNAL_ERROR, 'internal server error');
-      }
-    });
+    // ws writes the 101 response and calls back at once, and a connection
+    // without onConnection sends its first state there: corked, the two
+    // leave in one write instead of two (a system call per join saved).
+    socket.cork();
+    try {
+      this.#wss.handleUpgrade(req, socket, head, (ws) => {
+        socket.off('error', destroySocket);
+        try {
+          this.#accept(ws, req, verdict.user);
+        } catch (err) {
+          // A bug of ours while setting the connection up: 1011, never an exception inside ws.
+          this.#options.onError(toError(err), { conn: null, kind: 'internal' });
+          ws.close(CLOSE_INTERNAL_ERROR, 'internal server error');
+        }
+      });
+    } finally {
+      socket.uncork();
+    }
   }
 
   #accept(ws: WebSocket, req: IncomingMessage, user: string | null): void {
