@@ -9,15 +9,16 @@
  * could name it. Other nodes' entries are applied when read back; this
  * node's own entry is applied when its append's reply says it landed right
  * after the last entry applied here (nothing lies between, so it is the
- * entry the reader would bring next: decoded from the same text, applied
- * the same way), sparing the writer a wake-up for its own entry. Else it
+ * entry the reader would bring next: applied the same way, from a copy of
+ * its writes made with its text, equal to what parsing the text gives;
+ * see {@link copyWrites}), sparing the writer a wake-up for its own entry. Else it
  * waits for the reader like any other, and the reader passes over what a
  * reply already applied.
  */
 import type { JsonValue } from '../json.js';
 import { firstRejection, type EntryOutcome, type LogSnapshot, type LogTarget, type StateEntry, type StateLog, type StateWrite } from '../state/state-log.js';
 import { ClusterVersions } from './cluster-versions.js';
-import { decodeBody, encodeBroadcast, encodeWrites } from './entry-body.js';
+import { copyWrites, decodeBody, encodeBroadcast, encodeWrites, type EntryBody } from './entry-body.js';
 import type { AppendResult } from './log-appender.js';
 import type { LogEntry } from './log-entry.js';
 
@@ -72,6 +73,8 @@ interface Batch {
   readonly writes: StateWrite[];
   readonly parts: Part[];
   body: string | null;
+  /** What the body decodes to, copied when it was encoded: applied from the append's reply without parsing the body back. */
+  decoded: EntryBody | null;
   broadcast: boolean;
   /** The epoch it was last appended to. */
   epoch: string;
@@ -273,7 +276,7 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
     if (this.#open !== null) return this.#open;
     let settle!: () => void;
     const done = new Promise<void>((resolve) => (settle = resolve));
-    const batch: Batch = { writeId: this.#sink.newWriteId(), writes: [], parts: [], body: null, broadcast, epoch: '', seq: 0, done, settle };
+    const batch: Batch = { writeId: this.#sink.newWriteId(), writes: [], parts: [], body: null, decoded: null, broadcast, epoch: '', seq: 0, done, settle };
     this.#open = batch;
     this.#last = done;
     if (!broadcast) {
@@ -295,7 +298,11 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
     }
     if (!batch.broadcast && batch.writes.length === 0) return batch.settle();
     try {
-      batch.body ??= encodeWrites(batch.writes);
+      if (batch.body === null) {
+        batch.body = encodeWrites(batch.writes);
+        const copy = copyWrites(batch.writes);
+        batch.decoded = copy === null ? null : { kind: 'writes', entry: copy };
+      }
     } catch (err) {
       // Values were checked at submit; a value changed behind the storage's back since is the caller's misuse.
       return this.#fail(batch, err);
@@ -321,7 +328,7 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
         // Landed right after the last entry applied here, in this epoch: it is the next entry, so apply it now.
         // A duplicate's reply has no Redis time (which retention and broadcasts need): the reader brings it.
         if (result.status === 'appended' && result.seq === this.seq + 1 && epoch === this.epoch && this.#sink.following) {
-          this.#applyOne({ seq: result.seq, epoch, writeId: batch.writeId, time: result.time, text: batch.body! });
+          this.#applyOne({ seq: result.seq, epoch, writeId: batch.writeId, time: result.time, text: batch.body! }, batch.decoded);
           this.#sink.passed(result.seq);
         } else this.#sink.wakeReader();
       },
@@ -351,8 +358,9 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
   }
 
   /** Applies the next entry in the log, read back or (this node's own) from its append's reply. */
-  #applyOne(entry: Omit<LogEntry, 'nodeId'>): void {
-    const body = decodeBody(entry.text);
+  /** @param decoded what `entry.text` decodes to, when known (this node's own entry) */
+  #applyOne(entry: Omit<LogEntry, 'nodeId'>, decoded: EntryBody | null = null): void {
+    const body = decoded ?? decodeBody(entry.text);
     if (typeof body === 'string') return this.skip(entry.seq, body);
     const target = this.#target!;
     this.versions.applying(entry.seq);

@@ -42,7 +42,8 @@ interface Pending {
   readonly n: number;
   readonly epoch: string;
   readonly writeId: string;
-  readonly body: string;
+  /** Emptied once done: a done item may stay in the queue's array for a while (see #finish), its body need not. */
+  body: string;
   readonly deadline: number;
   inFlight: boolean;
   sent: boolean;
@@ -187,6 +188,7 @@ export class LogAppender {
 
   #finish(item: Pending, result: AppendResult | null, why = '', cause?: unknown): void {
     item.done = true;
+    item.body = '';
     this.#live -= 1;
     if (result) item.resolve(result);
     else {
