@@ -357,8 +357,10 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
     setImmediate(this.#endSettling);
   }
 
-  /** Applies the next entry in the log, read back or (this node's own) from its append's reply. */
-  /** @param decoded what `entry.text` decodes to, when known (this node's own entry) */
+  /**
+   * Applies the next entry in the log, read back or (this node's own) from its append's reply.
+   * @param decoded what `entry.text` decodes to, when known (this node's own entry)
+   */
   #applyOne(entry: Omit<LogEntry, 'nodeId'>, decoded: EntryBody | null = null): void {
     const body = decoded ?? decodeBody(entry.text);
     if (typeof body === 'string') return this.skip(entry.seq, body);

@@ -35,16 +35,14 @@ export interface LogReaderOptions {
   pageSize?: number;
   /** How long one blocking read waits for new entries, in ms. @default 1000 */
   block?: number;
-  /**
-   * How long (ms) to rest after a read that brought entries, before the
-   * next one; asked after each such read. @default none (read at once)
-   */
-  pause?: () => number;
-  /**
-   * How much longer (ms) to rest when a rest's time is up (0: read now);
-   * not asked when {@link LogReader.wake} ended it. @default none (never longer)
-   */
-  restMore?: () => number;
+}
+
+/** When a {@link LogReader} rests between reads (on a cluster node: its `ReadPacing`). Without one it never rests. */
+export interface ReaderPacing {
+  /** How long (ms) to rest after a read that brought entries, before the next one (0: read at once). */
+  pause(): number;
+  /** How much longer (ms) to rest when a rest's time is up (0: read now); not asked when {@link LogReader.wake} ended it. */
+  restMore(): number;
 }
 
 /** Reads a page of the stream with XRANGE: entries with `from <= seq <= to`, at most `count`. */
@@ -67,8 +65,7 @@ export class LogReader extends EventEmitter<LogReaderEvents> {
   readonly #keys: ClusterKeys;
   readonly #pageSize: number;
   readonly #block: number;
-  readonly #pause: (() => number) | null;
-  readonly #restMore: (() => number) | null;
+  #pacing: ReaderPacing | null = null;
   /** Ends the current rest early, if resting. */
   #wake: (() => void) | null = null;
   /** Whether a read is in flight (its reply may bring any entry after the position). */
@@ -86,8 +83,11 @@ export class LogReader extends EventEmitter<LogReaderEvents> {
     this.#keys = keys;
     this.#pageSize = options.pageSize ?? 1000;
     this.#block = options.block ?? 1000;
-    this.#pause = options.pause ?? null;
-    this.#restMore = options.restMore ?? null;
+  }
+
+  /** Sets when the reader rests between reads (it reads at once until then). */
+  pace(pacing: ReaderPacing): void {
+    this.#pacing = pacing;
   }
 
   /** The seq of the last entry delivered or skipped. */
@@ -183,8 +183,10 @@ export class LogReader extends EventEmitter<LogReaderEvents> {
       const messages = (reply as Array<{ messages: Array<{ id: string; message: Record<string, string> }> }> | null)?.[0]?.messages ?? [];
       this.#deliver(messages, run);
       // Each read that brings an entry wakes the node; resting lets entries gather into fewer reads.
-      let pause = messages.length > 0 && this.#pause !== null && run === this.#run ? this.#pause() : 0;
-      while (pause > 0 && (await this.#rest(pause)) && run === this.#run) pause = this.#restMore?.() ?? 0;
+      const pacing = this.#pacing;
+      if (pacing === null || messages.length === 0) continue;
+      let pause = run === this.#run ? pacing.pause() : 0;
+      while (pause > 0 && (await this.#rest(pause)) && run === this.#run) pause = pacing.restMore();
     }
   }
 

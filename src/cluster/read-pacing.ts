@@ -17,6 +17,7 @@
  *   entry next in the log (applied from the reply, nothing between), the
  *   reader rests on: the next reply shows whether another node wrote.
  */
+import type { ReaderPacing } from './log-reader.js';
 
 /** The longest gather window (ms): the longest rest after a read that brought entries, and the longest a node's writes linger. */
 export const MAX_READ_PAUSE = 50;
@@ -68,9 +69,9 @@ export interface PacedNode {
  * @example
  * const pacing = new ReadPacing(node);
  * onApplied(() => pacing.applied(performance.now()));
- * new LogReader(link, keys, { pause: () => pacing.pause(performance.now()), restMore: () => pacing.restMore(performance.now()) });
+ * store.pace(pacing);
  */
-export class ReadPacing {
+export class ReadPacing implements ReaderPacing {
   readonly #node: PacedNode;
   /** When the servers' flush started by the first entry applied after the previous one is due. */
   #flushDue = -Infinity;
@@ -91,7 +92,7 @@ export class ReadPacing {
   }
 
   /** How long (ms) to rest after a read that brought entries. */
-  pause(now: number): number {
+  pause(now = performance.now()): number {
     if (this.#node.readNeeded) return 0;
     const window = gatherWindow(this.#node.autoflushDelays());
     if (window === 0) return 0;
@@ -99,7 +100,7 @@ export class ReadPacing {
   }
 
   /** How much longer (ms) to rest when a rest's time is up: a window more while this node writes and reads nothing back. */
-  restMore(now: number): number {
+  restMore(now = performance.now()): number {
     const node = this.#node;
     if (node.readNeeded || !node.readerCaughtUp) return 0;
     const window = gatherWindow(node.autoflushDelays());

@@ -75,6 +75,7 @@ export class RedisCluster implements ServerCluster {
       get appendedAt() { return node.#log.appendedAt; },
       get readerCaughtUp() { return store.followPosition === node.#log.seq; },
     });
+    store.pace(this.#pacing);
     this.#catchUp = new CatchUp({
       get epoch() { return node.#log.epoch; },
       get seq() { return node.#log.seq; },
@@ -159,16 +160,6 @@ export class RedisCluster implements ServerCluster {
   joinServer(hooks: ClusterServerHooks): () => void {
     this.#servers.add(hooks);
     return () => this.#servers.delete(hooks);
-  }
-
-  /** @internal how long the follower rests after a read that brought entries (ms); see {@link ReadPacing.pause} */
-  readPause(): number {
-    return this.#pacing.pause(performance.now());
-  }
-
-  /** @internal how much longer the follower rests when a rest's time is up (ms); see {@link ReadPacing.restMore} */
-  restMore(): number {
-    return this.#pacing.restMore(performance.now());
   }
 
   *#flushDelays(): Iterable<number | null> {
@@ -285,8 +276,6 @@ export class RedisCluster implements ServerCluster {
  */
 export async function redisCluster(options: RedisClusterOptions): Promise<RedisCluster> {
   const o = resolveClusterOptions(options);
-  // Made once the store is open; the follower asks it how long to rest between reads.
-  let node: RedisCluster | null = null;
   const store = await RedisLogStore.open({
     url: o.url,
     name: o.name,
@@ -298,14 +287,11 @@ export async function redisCluster(options: RedisClusterOptions): Promise<RedisC
     block: Math.min(1000, o.watchdog / 2),
     leaseTtl: o.leaseTtl,
     nodeTtl: o.leaseTtl,
-    readPause: () => node?.readPause() ?? 0,
-    restMore: () => node?.restMore() ?? 0,
   });
   try {
     const clockOffset = await redisClockOffset(store);
     const loaded = await loadCurrent(store, o.initial);
-    node = new RedisCluster(store, loaded, clockOffset, o);
-    return node;
+    return new RedisCluster(store, loaded, clockOffset, o);
   } catch (err) {
     await store.close();
     throw err;

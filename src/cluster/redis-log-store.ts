@@ -14,7 +14,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { checkName, clusterKeys, type ClusterKeys } from './cluster-keys.js';
 import { LogAppender, type AppendResult } from './log-appender.js';
 import { parseEntry, type LogEntry, type ParsedEntry, type Snapshot } from './log-entry.js';
-import { LogReader, readPage, type LogReaderOptions, type ReaderStop } from './log-reader.js';
+import { LogReader, readPage, type ReaderPacing, type ReaderStop } from './log-reader.js';
 import * as live from './liveness.js';
 import { RedisLink, type LinkRole } from './redis-link.js';
 import { SnapshotLease, readSnapshot, trimLog, writeSnapshot, type SnapshotWrite } from './snapshots.js';
@@ -43,10 +43,6 @@ export interface RedisLogStoreOptions {
   leaseTtl?: number;
   /** How long a node's liveness key lasts without a heartbeat, in ms. @default 5000 */
   nodeTtl?: number;
-  /** How long (ms) the follower rests after a read that brought entries; see {@link LogReaderOptions.pause}. @default none */
-  readPause?: () => number;
-  /** How much longer (ms) the follower rests when a rest's time is up; see {@link LogReaderOptions.restMore}. @default none */
-  restMore?: () => number;
 }
 
 /** Events of a {@link RedisLogStore}. */
@@ -127,7 +123,7 @@ export class RedisLogStore extends EventEmitter<RedisLogStoreEvents> {
       maxPendingWrites: positive(options.maxPendingWrites, 'options.maxPendingWrites', 100_000),
       dedupTtl,
     });
-    this.#reader = new LogReader(this.links.reader, this.keys, { pageSize: this.#pageSize, block, ...(options.readPause ? { pause: options.readPause } : {}), ...(options.restMore ? { restMore: options.restMore } : {}) });
+    this.#reader = new LogReader(this.links.reader, this.keys, { pageSize: this.#pageSize, block });
     this.#reader.on('entries', (entries) => this.emit('entries', entries));
     this.#reader.on('junk', (junk) => this.emit('junk', junk));
     this.#reader.on('stopped', (why) => this.emit('stopped', why));
@@ -189,6 +185,11 @@ export class RedisLogStore extends EventEmitter<RedisLogStoreEvents> {
   /** Makes the follower read now if it rests between reads. */
   wakeReader(): void {
     this.#reader.wake();
+  }
+
+  /** Sets when the follower rests between reads (see {@link LogReader.pace}); until then it reads at once. */
+  pace(pacing: ReaderPacing): void {
+    this.#reader.pace(pacing);
   }
 
   /** This node applied entry `seq` from its append's reply: the follower need not read it back (see {@link LogReader.passed}). */

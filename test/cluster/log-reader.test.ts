@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { LogEntry } from '../../src/cluster/log-entry.js';
-import type { ReaderStop } from '../../src/cluster/log-reader.js';
+import type { ReaderPacing, ReaderStop } from '../../src/cluster/log-reader.js';
 import type { RedisLogStore } from '../../src/cluster/redis-log-store.js';
 import { RedisServer } from '../support/redis-server.js';
 import { deferred, waitFor } from '../support/wait.js';
@@ -20,9 +20,10 @@ function collect(store: RedisLogStore): LogEntry[] {
 }
 
 /** A store following its log with these rests, once its first entry was read (its reader rests now). */
-async function restingAfterOne(rests: { readPause: () => number; restMore?: () => number }): Promise<{ store: RedisLogStore; epoch: string; seen: LogEntry[] }> {
+async function restingAfterOne(pacing: ReaderPacing): Promise<{ store: RedisLogStore; epoch: string; seen: LogEntry[] }> {
   const redis = await RedisServer.start();
-  const store = await openStore(redis.url, rests);
+  const store = await openStore(redis.url);
+  store.pace(pacing);
   const { epoch } = await store.claimEpoch({});
   const seen = collect(store);
   store.follow(epoch, 0);
@@ -53,7 +54,7 @@ describe('LogReader (real redis-server)', function () {
   });
 
   it('rests after a read that brought entries, and does not read back an entry passed meanwhile', async () => {
-    const { store, epoch, seen } = await restingAfterOne({ readPause: () => 300 });
+    const { store, epoch, seen } = await restingAfterOne({ pause: () => 300, restMore: () => 0 });
     const rested = performance.now();
     // Resting: entry 2, applied elsewhere (as a writer applies its own from the append's reply), is passed.
     await appendMany(store, epoch, 1, 1);
@@ -71,7 +72,7 @@ describe('LogReader (real redis-server)', function () {
 
   it('rests on while restMore() says so when the time is up, and not when woken', async () => {
     let asked = 0;
-    const { store, epoch, seen } = await restingAfterOne({ readPause: () => 100, restMore: () => (++asked <= 2 ? 100 : 0) });
+    const { store, epoch, seen } = await restingAfterOne({ pause: () => 100, restMore: () => (++asked <= 2 ? 100 : 0) });
     const rested = performance.now();
     await appendMany(store, epoch, 1, 1);
     await waitFor(() => seen.length === 2, 'the entry after three rests');
