@@ -62,8 +62,11 @@ export class KeepaliveTimer {
 
   readonly #tick = (): void => {
     this.#timer = null;
-    this.#at = Number.POSITIVE_INFINITY;
     const now = Date.now();
+    // setTimeout counts from the event loop's cached clock, which can lag
+    // Date.now() by a millisecond or more: a tick before the deadline waits out the rest.
+    if (now < this.#at) return this.#arm(this.#at);
+    this.#at = Number.POSITIVE_INFINITY;
     let next = Number.POSITIVE_INFINITY;
     let walked = false;
     try {

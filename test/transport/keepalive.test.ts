@@ -42,6 +42,23 @@ describe('keepalive timer', () => {
     assert.equal(member.visits.length, 1);
   });
 
+  it('waits out the rest when setTimeout fires before the deadline by Date.now() (the loop clock lags it)', async () => {
+    const timer = new KeepaliveTimer(64);
+    const realNow = Date.now;
+    const member = new Member(() => Number.POSITIVE_INFINITY);
+    const at = realNow() + 40;
+    timer.add(member, at);
+    // From here on Date.now() reads 15 ms behind the clock setTimeout counts with.
+    Date.now = () => realNow() - 15;
+    try {
+      await waitFor(() => member.visits.length === 1, 'the visit', 2000);
+      assert.ok(member.visits[0]! >= at, `looked at ${at - member.visits[0]!} ms before the deadline`);
+    } finally {
+      Date.now = realNow;
+      timer.delete(member);
+    }
+  });
+
   it('walks every member once per tick and comes back at the earliest deadline it is given', async () => {
     const timer = new KeepaliveTimer(64);
     const now = Date.now();
