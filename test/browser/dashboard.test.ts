@@ -6,10 +6,12 @@
  * server restart.
  */
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import type { Page } from 'playwright-core';
 import { startDemo, type Demo, type DemoOptions } from '../../src/cli/demo-app.js';
 import { openPage, screenshot, useBrowser } from '../support/browser.js';
 import { onCleanup } from '../support/cleanup.js';
+import { waitFor } from '../support/wait.js';
 
 async function demo(options: DemoOptions = {}): Promise<Demo & { url: string }> {
   const running = await startDemo({ host: '127.0.0.1', port: 0, onError: () => {}, ...options });
@@ -160,8 +162,11 @@ describe('dashboard (static/) in chromium', function () {
     // On a koa-juggler.v1 connection the whole value comes right after welcome, before onConnection
     // counts this client in; that change follows as a diff within autoflushDelay.
     await shows(page, 'clients', '1');
-    const raw = JSON.parse((await text(page, 'raw-state')) ?? 'null');
-    assert.deepEqual(raw, JSON.parse(JSON.stringify(after.state.data)), 'the new server state, not a mix with the old one');
+    // The server's uptime ticks every second: the page may be one tick behind when looked at, never a mix.
+    const raw = await waitFor(async () => {
+      const shown = JSON.parse((await text(page, 'raw-state')) ?? 'null');
+      return isDeepStrictEqual(shown, JSON.parse(JSON.stringify(after.state.data))) ? shown : null;
+    }, 'the new server state, not a mix with the old one');
     assert.notEqual(raw.startedAt, (before.state.data as { startedAt: string }).startedAt);
     assert.match((await text(page, 'feed')) ?? '', /Connection lost/);
 

@@ -47,7 +47,7 @@ describe('sessions and keyed requests across nodes (Redis)', function () {
     const server = await startServer({
       state: new Storage({}),
       sessionSecret: SECRET,
-      sessionBackend: redisSessionBackend(store, { keyLease: 1000, onError: (err) => errors.push(err), ...sessions }),
+      sessionBackend: redisSessionBackend(store, { keyLease: 1000, resumeTimeout: 5000, onError: (err) => errors.push(err), ...sessions }),
       ...options,
     });
     return Object.assign(server, { store, clusterErrors: errors });
