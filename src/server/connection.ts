@@ -102,7 +102,9 @@ export class Connection<Api = UntypedApi> {
   readonly #ws: WebSocket;
   readonly #ctx: ConnectionContext;
   readonly #transport: Transport;
-  readonly #requests: RequestDispatcher<Connection>;
+  // Made by the first request, notify or view message: many dashboards send none, and a dispatcher
+  // with its scheduler is a dozen objects per connection, built while the joins of a burst queue up.
+  #requests: RequestDispatcher<Connection> | null = null;
   readonly #streams: StreamCalls<Connection> | null;
   readonly #state: ConnectionState;
   /** @internal bytes of incomplete incoming messages (maxBufferedBytes) */
@@ -127,7 +129,6 @@ export class Connection<Api = UntypedApi> {
     this.#stage = this.extension ? 'hello' : 'opening';
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     const { config } = ctx;
-    const isOpen = (): boolean => this.isOpen;
     const transport = new Transport(wsTransportSocket(ws, ctx.socket), config.transport, {
       message: (text) => this.#onMessage(text),
       lost: (reason) => this.#report(new Error(`connection lost: ${reason}`), 'socket'),
@@ -135,23 +136,13 @@ export class Connection<Api = UntypedApi> {
         // Called from a socket write callback: nothing may escape into ws.
         try {
           if (this.#joined) this.#state.drained();
-          this.#requests.drained();
+          this.#requests?.drained();
         } catch (err) {
           this.#fail(toError(err));
         }
       },
     });
     this.#transport = transport;
-    const handlerError = (err: Error): void => this.#report(err, 'handler');
-    const internalError = (err: Error): void => this.#fail(err);
-    this.#requests = new RequestDispatcher<Connection>(config.requests, {
-      conn: this as Connection<never>,
-      transport,
-      isOpen,
-      pauseSocket: (paused) => (paused ? ws.pause() : ws.resume()),
-      handlerError,
-      internalError,
-    });
     this.#streams = this.extension
       ? new StreamCalls<Connection>(config.streams, {
           conn: this as Connection<never>,
@@ -159,8 +150,8 @@ export class Connection<Api = UntypedApi> {
             if (this.isOpen) transport.send(message);
           },
           isReady: () => this.#stage === 'ready',
-          handlerError,
-          internalError,
+          handlerError: (err) => this.#report(err, 'handler'),
+          internalError: (err) => this.#fail(err),
         })
       : null;
     this.#state = new ConnectionState(this, ctx.state);
@@ -331,7 +322,7 @@ export class Connection<Api = UntypedApi> {
     if (!this.isOpen) return;
     this.#stage = 'closing';
     this.#transport.close();
-    this.#requests.stop();
+    this.#requests?.stop();
     this.incoming.dropSegments();
     this.#sentClose = { code, reason: clampReason(reason) };
     this.#ws.close(code, this.#sentClose.reason);
@@ -382,7 +373,7 @@ export class Connection<Api = UntypedApi> {
     // Closed while a store in Redis looked the session up: nothing holds it here.
     if (!this.isOpen) return sessions.release(session);
     this.#session = session;
-    this.#requests.keyed = session.keyed;
+    if (this.#requests !== null) this.#requests.keyed = session.keyed;
     this.#stage = 'opening';
     this.#state.useSession(session.channel);
     this.#transport.send({ type: 'welcome', session: sessions.token(session), resumed, streamWindow: this.#ctx.config.streamWindow });
@@ -417,13 +408,31 @@ export class Connection<Api = UntypedApi> {
     }
   }
 
+  /** The request dispatcher, made on first use: started at once if the connection is ready, keyed once it has a session. */
+  #dispatcher(): RequestDispatcher<Connection> {
+    if (this.#requests !== null) return this.#requests;
+    const ws = this.#ws;
+    const requests = new RequestDispatcher<Connection>(this.#ctx.config.requests, {
+      conn: this as Connection<never>,
+      transport: this.#transport,
+      isOpen: () => this.isOpen,
+      pauseSocket: (paused) => (paused ? ws.pause() : ws.resume()),
+      handlerError: (err) => this.#report(err, 'handler'),
+      internalError: (err) => this.#fail(err),
+    });
+    if (this.#session !== null) requests.keyed = this.#session.keyed;
+    if (this.#stage === 'ready') requests.start();
+    this.#requests = requests;
+    return requests;
+  }
+
   /**
    * A client asks for a view (extension): `onView` decides; the session
    * keeps what was granted. Queued with the requests, so it runs after
    * onConnection has settled.
    */
   #onViewRequest(message: ViewMessage): void {
-    this.#requests.schedule(message.id, () => this.#answerView(message));
+    this.#dispatcher().schedule(message.id, () => this.#answerView(message));
   }
 
   #answerView(message: ViewMessage): Promise<void> {
@@ -472,7 +481,7 @@ export class Connection<Api = UntypedApi> {
       if (!this.#initialView(undefined)) return;
       this.#state.join(null);
     }
-    this.#requests.start();
+    this.#requests?.start();
     this.#streams?.start();
   }
 
@@ -501,16 +510,16 @@ export class Connection<Api = UntypedApi> {
       case 'request':
         this.#ctx.counters.requests++;
         if (this.#streams?.has(message.id)) throw idInFlight(message.id);
-        return this.#requests.request(message);
+        return this.#dispatcher().request(message);
       case 'hello':
         return this.#onHello(message);
       case 'notify':
-        return this.#requests.notify(message.name, message.data);
+        return this.#dispatcher().notify(message.name, message.data);
       case 'stream-open':
-        if (this.#requests.has(message.id)) throw streamIdInUse(message.id);
+        if (this.#requests?.has(message.id)) throw streamIdInUse(message.id);
         return this.#streams!.open(message);
       case 'view':
-        if (this.#requests.has(message.id) || this.#streams?.has(message.id)) throw idInFlight(message.id);
+        if (this.#requests?.has(message.id) || this.#streams?.has(message.id)) throw idInFlight(message.id);
         return this.#onViewRequest(message);
       default:
         return this.#streams!.route(message);
@@ -554,7 +563,7 @@ export class Connection<Api = UntypedApi> {
     if (this.#helloTimer !== null) clearTimeout(this.#helloTimer);
     this.#helloTimer = null;
     this.#transport.close();
-    this.#requests.stop();
+    this.#requests?.stop();
     this.#ws.off('message', this.#onFrame);
     // Each part is released even when another fails, so `closed` always resolves.
     const steps = [

@@ -329,6 +329,7 @@ export class FanOut<F> {
 
 /** The one place a member's kind is decided: one kind per distinct message (plain or versioned, and view). */
 function frameKey(versioned: boolean, view: View | null): FrameKey {
-  const kind = versioned ? VERSIONED : PLAIN;
-  return view === null ? kind : kind + view.key;
+  if (view === null) return versioned ? VERSIONED : PLAIN;
+  // Made once per view: a fresh concatenation per join would be hashed anew on every flush.
+  return versioned ? (view.versionedFrameKey ??= VERSIONED + view.key) : (view.plainFrameKey ??= PLAIN + view.key);
 }

@@ -78,6 +78,9 @@ export class View implements ViewWork {
   #whole: { position: number; text: string; frames: Map<string | null, unknown> } | null = null;
   /** Members of the channel that see through it. */
   users = 0;
+  /** The fan-out's frame-cache keys of this view (plain and versioned), made on first use. */
+  plainFrameKey: string | undefined = undefined;
+  versionedFrameKey: string | undefined = undefined;
   // What the flush under way routed to it (see `ViewIndex.flush`).
   touched = false;
   root = false;
