@@ -67,6 +67,7 @@ export class HostPolicy {
   readonly #given: readonly string[] | 'all' | null;
   readonly #listeningOn: () => string | null;
   #resolved: readonly string[] | 'all' | null;
+  #last: { host: string; allowed: readonly string[] | null; result: boolean } | null = null;
 
   /**
    * @param allowed the resolved `allowedHosts` option (null: the default)
@@ -92,9 +93,14 @@ export class HostPolicy {
     const allowed = this.allowed;
     if (allowed === 'all') return true;
     if (host === undefined || host === '') return false;
+    // Every dashboard of a site sends the same Host: the last answer is kept (for the list it was given for).
+    const last = this.#last;
+    if (last !== null && last.host === host && last.allowed === allowed) return last.result;
     const { name, port } = splitHost(host);
     // Before the server listens nothing can arrive; treat it as loopback, the safe side.
-    return (allowed ?? LOOPBACK_HOSTS).some((entry) => matches(entry, name, port));
+    const result = (allowed ?? LOOPBACK_HOSTS).some((entry) => matches(entry, name, port));
+    this.#last = { host, allowed, result };
+    return result;
   }
 
   /** Koa middleware answering 403 to a request for another host; mounted first. */

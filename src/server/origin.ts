@@ -30,11 +30,12 @@ function normalizeOrigin(origin: string): string | null {
  */
 export function isOriginAllowed(origin: string | undefined, host: string | undefined, policy: OriginPolicy): boolean {
   if (origin === undefined) return true;
+  // Parsed only when a rule needs it: a URL parse per browser join is not free.
+  if (policy.allowedOrigins === null && !policy.authenticated) return true;
   const normalized = normalizeOrigin(origin);
   if (policy.allowedOrigins !== null) {
     return normalized !== null && policy.allowedOrigins.some((allowed) => normalizeOrigin(allowed) === normalized);
   }
-  if (!policy.authenticated) return true;
   if (normalized === null || host === undefined) return false;
   // Same origin: http pages open ws, https pages open wss, on the Host we answer as.
   const scheme = policy.secure ? 'https:' : 'http:';
