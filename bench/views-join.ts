@@ -48,8 +48,9 @@ export function viewsJoinRaw(host: Host): Promise<{ url: string }> {
 }
 
 async function run(ctx: BenchContext): Promise<Row[]> {
-  // Rounds are short (tens of ms) and their spread is wide: many of them, so the median settles.
-  const rounds = ctx.quick ? 3 : 30;
+  // Rounds are short (tens of ms) and their spread is wide (single pairs read 0.3x to 2.2x on a
+  // 2-core VM): many of them, so the median settles. With 30, runs of one build read 1.08x to 1.24x.
+  const rounds = ctx.quick ? 3 : 80;
   const ours = await ctx.spawn<{ url: string }>(HERE, 'viewsJoinOurs', null, { name: 'views-join-ours' });
   const raw = await ctx.spawn<{ url: string }>(HERE, 'viewsJoinRaw', null, { name: 'views-join-raw' });
   const clients = await startClients(ctx.spawn, 4);

@@ -133,5 +133,21 @@ describe('allowedHosts', () => {
       address = '0.0.0.0';
       assert.equal(policy.allowed, 'all');
     });
+
+    it('HostPolicy answers a repeated Host the same, and anew once the list it was asked for has changed', () => {
+      let address: string | null = null;
+      const policy = new HostPolicy(null, () => address);
+      // Before the server is bound the loopback names are the safe default.
+      assert.ok(policy.allows('localhost:8080'));
+      assert.ok(!policy.allows('plant.example'));
+      assert.ok(!policy.allows('plant.example'));
+      assert.ok(policy.allows('localhost:8080'));
+      address = '0.0.0.0';
+      // Bound to every interface: any Host now, the same names included.
+      assert.ok(policy.allows('plant.example'));
+      const listed = new HostPolicy(['plant.example', '.site.example'], () => '0.0.0.0');
+      const answers = ['plant.example:443', 'evil.example', 'a.site.example', 'evil.example', 'plant.example:443'].map((h) => listed.allows(h));
+      assert.deepEqual(answers, [true, false, true, false, true]);
+    });
   });
 });
