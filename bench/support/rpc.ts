@@ -54,7 +54,8 @@ export class Worker<Info = unknown> {
   /** Starts a child and waits for its setup function to return (its result is `info`). */
   static start<Info = unknown>(module: string | URL, exportName: string, args: unknown, options: SpawnOptions): Promise<Worker<Info>> {
     const path = module instanceof URL ? fileURLToPath(module) : module;
-    const flags = [...(options.nodeFlags ?? [])];
+    // BENCH_NODE_FLAGS='--flag ...': V8 or Node flags for every child (an experiment such as --single-threaded-gc).
+    const flags = [...(options.nodeFlags ?? []), ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])];
     // BENCH_PROFILE=<regexp>: children whose name matches write V8 CPU profiles on exit (one per thread; the
     // main thread's is the big one) to $BENCH_PROFILE_DIR/<name>/ (default: <tmp>/koa-juggler-profiles/<name>/).
     const profile = process.env.BENCH_PROFILE;
