@@ -51,7 +51,7 @@ export class ConnectionState {
       // and a Storage with its sync channel costs about 2 KiB per connection. Made after the
       // join point, it starts as null, so joining sends nothing and every set() goes out as a diff.
       this.#channel = this.#own();
-      if (join) this.#channel.join(this.#subscriber, null, this.#view, true);
+      if (join) this.#channel.join(this.#subscriber, null, this.#view);
     }
     return this.#channel.storage;
   }
@@ -69,7 +69,7 @@ export class ConnectionState {
   /** Joins the channel: the whole value (of its view), a resume diff from `version`, or nothing. */
   join(version: string | null): void {
     this.#joined = true;
-    this.#channel?.join(this.#subscriber, version, this.#view, true);
+    this.#channel?.join(this.#subscriber, version, this.#view);
   }
 
   /** What the connection sees: canonical paths, null for everything. */
@@ -85,7 +85,7 @@ export class ConnectionState {
   setView(paths: ViewPaths | null, argument: string): void {
     const view = paths === null ? null : canonicalView(paths, argument);
     this.#view = view;
-    if (this.#joined) this.#channel?.setView(this.#subscriber, view, true);
+    if (this.#joined) this.#channel?.setView(this.#subscriber, view);
   }
 
   /** On a cluster: what a resume from `version` waits for first (see StateSources.catchUp); else null. */

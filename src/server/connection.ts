@@ -28,7 +28,7 @@ import { encodeResponse, toError } from './handler-result.js';
 import { idInFlight, RequestDispatcher } from './request-dispatcher.js';
 import type { OpenedSession, SessionHandle, Sessions } from './session-backend.js';
 import { StreamCalls, streamIdInUse } from './stream-calls.js';
-import { wsTransportSocket } from './ws-socket.js';
+import { WsTransportSocket } from './ws-socket.js';
 import { takeOverReads } from './socket-reads.js';
 import type { ViewPath, ViewPaths } from '../state/view-paths.js';
 import { answerViewRequest } from './view-request.js';
@@ -129,7 +129,7 @@ export class Connection<Api = UntypedApi> {
     this.#stage = this.extension ? 'hello' : 'opening';
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     const { config } = ctx;
-    const transport = new Transport(wsTransportSocket(ws, ctx.socket), config.transport, {
+    const transport = new Transport(new WsTransportSocket(ws, ctx.socket), config.transport, {
       message: (text) => this.#onMessage(text),
       lost: (reason) => this.#report(new Error(`connection lost: ${reason}`), 'socket'),
       drain: () => {
@@ -373,7 +373,6 @@ export class Connection<Api = UntypedApi> {
     // Closed while a store in Redis looked the session up: nothing holds it here.
     if (!this.isOpen) return sessions.release(session);
     this.#session = session;
-    if (this.#requests !== null) this.#requests.keyed = session.keyed;
     this.#stage = 'opening';
     this.#state.useSession(session.channel);
     this.#transport.send({ type: 'welcome', session: sessions.token(session), resumed, streamWindow: this.#ctx.config.streamWindow });
@@ -408,7 +407,7 @@ export class Connection<Api = UntypedApi> {
     }
   }
 
-  /** The request dispatcher, made on first use: started at once if the connection is ready, keyed once it has a session. */
+  /** The request dispatcher, made on first use: started at once if the connection is ready. */
   #dispatcher(): RequestDispatcher<Connection> {
     if (this.#requests !== null) return this.#requests;
     const ws = this.#ws;
@@ -419,8 +418,8 @@ export class Connection<Api = UntypedApi> {
       pauseSocket: (paused) => (paused ? ws.pause() : ws.resume()),
       handlerError: (err) => this.#report(err, 'handler'),
       internalError: (err) => this.#fail(err),
+      keyed: () => this.#session?.keyed ?? null,
     });
-    if (this.#session !== null) requests.keyed = this.#session.keyed;
     if (this.#stage === 'ready') requests.start();
     this.#requests = requests;
     return requests;

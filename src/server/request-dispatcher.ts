@@ -45,6 +45,8 @@ export interface DispatcherLink<C> {
   handlerError(err: Error): void;
   /** Our own code failed: the connection must close with 1011. */
   internalError(err: Error): void;
+  /** The session's results of keyed requests (extension connections, after `hello`), else null. */
+  keyed(): KeyedOutcomes | null;
 }
 
 /**
@@ -60,8 +62,6 @@ export class RequestDispatcher<C> {
   readonly #link: DispatcherLink<C>;
   readonly #scheduler: RequestScheduler;
   readonly #pausedBy = { scheduler: false, sendQueue: false };
-  /** The session's results of keyed requests (extension connections, after `hello`). */
-  keyed: KeyedOutcomes | null = null;
 
   constructor(config: DispatcherConfig<C>, link: DispatcherLink<C>) {
     this.#config = config;
@@ -143,9 +143,10 @@ export class RequestDispatcher<C> {
     }
     const stats = this.#config.stats === null ? null : this.#config.stats.of(name);
     const started = stats === null ? 0 : performance.now();
-    if (key !== undefined && this.keyed !== null) {
+    const keyed = key === undefined ? null : this.#link.keyed();
+    if (key !== undefined && keyed !== null) {
       // The handler runs once per key; a keyed handler keeps running when its connection drops.
-      return this.keyed.once(key, () => this.#invoke(name, data)).then((o) => this.#answer(id, o, stats, started));
+      return keyed.once(key, () => this.#invoke(name, data)).then((o) => this.#answer(id, o, stats, started));
     }
     const outcome = this.#invoke(name, data);
     if (outcome instanceof Promise) return outcome.then((o) => this.#answer(id, o, stats, started));

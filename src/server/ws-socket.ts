@@ -7,10 +7,14 @@ import type { TransportSocket } from '../transport/transport.js';
 const TEXT = { binary: false } as const;
 
 /** A class rather than an object of closures: one allocation per connection instead of six. */
-class WsTransportSocket implements TransportSocket {
+export class WsTransportSocket implements TransportSocket {
   readonly #ws: WebSocket;
   readonly #raw: Writable;
 
+  /**
+   * @param raw the upgraded socket under `ws`, which the connection corks
+   *   while `ws` handles a read (socket-reads.ts): what `flush()` writes out
+   */
   constructor(ws: WebSocket, raw: Writable) {
     this.#ws = ws;
     this.#raw = raw;
@@ -39,12 +43,4 @@ class WsTransportSocket implements TransportSocket {
     raw.uncork();
     raw.cork();
   }
-}
-
-/**
- * @param raw the upgraded socket under `ws`, which the connection corks
- *   while `ws` handles a read (socket-reads.ts): what `flush()` writes out
- */
-export function wsTransportSocket(ws: WebSocket, raw: Writable): TransportSocket {
-  return new WsTransportSocket(ws, raw);
 }

@@ -87,12 +87,11 @@ export class StateChannel<F = unknown> {
    * Joining twice, or after {@link StateChannel.close}, does nothing.
    * @param version what the client says it last applied (`hello.version`)
    * @param view the paths it sees (canonicalized), null for everything
-   * @param canonical `view` is canonical already (what `canonicalView` returned): it is not checked again
    * @throws InvalidArgumentError for a bad view (an array index on a path) before anything changes
    */
-  join(subscriber: StateSubscriber<F>, version: string | null = null, view: ViewPaths | null = null, canonical = false): void {
+  join(subscriber: StateSubscriber<F>, version: string | null = null, view: ViewPaths | null = null): void {
     if (this.#closed || this.#fanOut.has(subscriber)) return;
-    const paths = view === null || canonical ? view : canonicalView(view, 'view');
+    const paths = view === null ? null : canonicalView(view, 'view');
     if (this.pending) this.flush();
     this.#fanOut.join(subscriber, version, paths);
   }
@@ -103,11 +102,10 @@ export class StateChannel<F = unknown> {
    * to the new one (nothing when they show the same). Does nothing for a
    * subscriber that has not joined.
    * @param view the paths it sees from now on (canonicalized), null for everything
-   * @param canonical `view` is canonical already (what `canonicalView` returned): it is not checked again
    * @throws InvalidArgumentError naming the bad path step (an array index) before anything changes
    */
-  setView(subscriber: StateSubscriber<F>, view: ViewPaths | null, canonical = false): void {
-    const paths = view === null || canonical ? view : canonicalView(view, 'paths');
+  setView(subscriber: StateSubscriber<F>, view: ViewPaths | null): void {
+    const paths = view === null ? null : canonicalView(view, 'paths');
     if (this.#closed || !this.#fanOut.has(subscriber)) return;
     this.flush(subscriber);
     this.#fanOut.setView(subscriber, paths);

@@ -14,11 +14,16 @@ export type ViewPath = readonly string[];
 /** A set of view paths, as `conn.setView()` and `client.setView()` take them. */
 export type ViewPaths = readonly ViewPath[];
 
+// What canonicalView returned: handed to it again (the server canonicalizes a view when it is
+// set, and the state channel when it is joined), it is returned as it is, not checked again.
+const CANONICAL = new WeakSet<object>();
+
 /**
  * Checks `paths` and returns its canonical form: each path copied, sorted,
  * duplicates and paths under another path dropped, so that two equal views
  * get one key and share their frames. `null` when the set contains the root
- * path `[]`: that view is the whole state.
+ * path `[]`: that view is the whole state. A value this function returned is
+ * returned again at once.
  *
  * @param argument the name used in errors, e.g. `'paths'`
  * @throws InvalidArgumentError naming the bad element (an array index on
@@ -29,6 +34,7 @@ export type ViewPaths = readonly ViewPath[];
  * canonicalView([['a'], []], 'paths')                // null (everything)
  */
 export function canonicalView(paths: unknown, argument: string): string[][] | null {
+  if (typeof paths === 'object' && paths !== null && CANONICAL.has(paths)) return paths as string[][];
   if (!Array.isArray(paths)) throw new InvalidArgumentError(argument, 'an array of paths (arrays of object keys)', paths);
   const copies: string[][] = [];
   for (let i = 0; i < paths.length; i++) {
@@ -53,6 +59,7 @@ export function canonicalView(paths: unknown, argument: string): string[][] | nu
     if (last !== undefined && startsWith(path, last)) continue;
     canonical.push(path);
   }
+  CANONICAL.add(canonical);
   return canonical;
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Duplex } from 'node:stream';
 import { takeOverReads, type ReadHooks } from '../../src/server/socket-reads.js';
-import { wsTransportSocket } from '../../src/server/ws-socket.js';
+import { WsTransportSocket } from '../../src/server/ws-socket.js';
 import type { WebSocket } from 'ws';
 
 /** A socket that records each write the stream makes (one entry per `_write`/`_writev` call). */
@@ -97,7 +97,7 @@ describe('takeOverReads (the socket read path)', () => {
 
   it("the ws adapter's flush writes out what the corked socket holds and leaves it corked", () => {
     const socket = new RecordingSocket();
-    const adapter = wsTransportSocket({} as WebSocket, socket);
+    const adapter = new WsTransportSocket({} as WebSocket, socket);
     adapter.flush!(); // not corked: nothing to do
     assert.equal(socket.writableCorked, 0);
     socket.cork();
