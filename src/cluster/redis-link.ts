@@ -14,7 +14,7 @@
  * every Redis or Valkey speaks RESP2 without a HELLO.
  */
 import { EventEmitter } from 'node:events';
-import { createClient } from 'redis';
+import { createClient, ErrorReply } from 'redis';
 import { SCRIPTS } from './lua-scripts.js';
 import { SESSION_SCRIPTS } from './session-scripts.js';
 
@@ -116,6 +116,8 @@ export class RedisLink extends EventEmitter<RedisLinkEvents> {
   #lastProgress = Date.now();
   #notReadySince: number | null = null;
   #loaded: LinkClient | null = null;
+  /** Counts 'ready' events: a script load answers for the connect that started it only. */
+  #connects = 0;
   /** Whether 'up' was the last of 'up'/'down' emitted: each outage is reported once. */
   #up = false;
   #timer: ReturnType<typeof setInterval> | null = null;
@@ -217,25 +219,43 @@ export class RedisLink extends EventEmitter<RedisLinkEvents> {
     client.on('ready', () => {
       if (client !== this.#client) return;
       this.#lastProgress = Date.now();
-      // Loaded on every connect: a restarted Redis has no scripts, and
-      // pipelined EVALSHAs failing with NOSCRIPT would be retried one by
-      // one, out of order with those that found the script loaded meanwhile.
-      Promise.all(Object.values(ALL_SCRIPTS).map((script) => client.scriptLoad(script.SCRIPT))).then(
-        () => {
-          if (client !== this.#client || !client.isReady) return;
-          this.#loaded = client;
-          this.#up = true;
-          this.emit('up');
-        },
-        () => {
-          // The connection failed again; its 'error' reported it.
-        },
-      );
+      // Not ready until the scripts are in this Redis: node-redis reconnects
+      // the same client, so what was loaded before says nothing now.
+      this.#loaded = null;
+      this.#connects += 1;
+      this.#loadScripts(client, this.#connects, 0);
     });
     client.on('ping-interval', () => {
       this.#lastProgress = Date.now();
     });
     return client;
+  }
+
+  // Loaded on every connect: a restarted Redis has no scripts, and
+  // pipelined EVALSHAs failing with NOSCRIPT would be retried one by one,
+  // out of order with those that found the script loaded meanwhile.
+  #loadScripts(client: LinkClient, connect: number, attempt: number): void {
+    const current = (): boolean => client === this.#client && connect === this.#connects && client.isReady && !this.#closed;
+    Promise.all(Object.values(ALL_SCRIPTS).map((script) => client.scriptLoad(script.SCRIPT))).then(
+      () => {
+        if (!current()) return;
+        this.#loaded = client;
+        this.#up = true;
+        this.emit('up');
+      },
+      (err: unknown) => {
+        // A connection that failed again reported it through 'error' and
+        // loads again at its next 'ready'. One that Redis answered with an
+        // error stays connected and gets no other 'ready': a Redis that
+        // accepts connections while it loads its dataset answers LOADING,
+        // and without a retry this link would stay down for good.
+        if (!(err instanceof ErrorReply) || !current()) return;
+        const retry = setTimeout(() => {
+          if (current()) this.#loadScripts(client, connect, attempt + 1);
+        }, Math.min(50 * 2 ** attempt, 1000, Math.max(50, this.#watchdog / 4)));
+        retry.unref();
+      },
+    );
   }
 
   #down(err: Error): void {

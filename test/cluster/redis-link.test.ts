@@ -5,8 +5,8 @@ import { RedisLogStore } from '../../src/cluster/redis-log-store.js';
 import type { LogEntry } from '../../src/cluster/log-entry.js';
 import { RedisServer } from '../support/redis-server.js';
 import { startProxy } from '../support/tcp-proxy.js';
-import { waitFor } from '../support/wait.js';
-import { appendMany, freshName, openStore } from './store-helpers.js';
+import { waitFor, within } from '../support/wait.js';
+import { appendMany, freshName, openStore, rawClient } from './store-helpers.js';
 
 describe('RedisLink (real redis-server)', function () {
   this.timeout(20000);
@@ -80,5 +80,37 @@ describe('RedisLink (real redis-server)', function () {
     assert.ok(store.connected);
     assert.deepEqual(events.slice(0, 3).sort(), ['down commands', 'down control', 'down reader']);
     assert.deepEqual(events.slice(3).sort(), ['up commands', 'up control', 'up reader']);
+  });
+
+  it('comes up when Redis answered LOADING while it loaded its dataset, and sends the appends that waited', async () => {
+    // Loading takes seconds (a delay per key; events served every KiB), so
+    // the link's reconnect lands in it, and the link's bound is longer than
+    // the loading, so no watchdog replacement hides what happens next.
+    const redis = await RedisServer.start({ args: ['--key-load-delay', '200', '--loading-process-events-interval-bytes', '1024'] });
+    const raw = await rawClient(redis.url);
+    for (let batch = 0; batch < 12; batch++) {
+      const multi = raw.multi();
+      for (let i = 0; i < 1000; i++) multi.set(`fill:${batch}:${i}`, 'x');
+      await multi.exec();
+    }
+    // Only a dataset loaded from RDB is slowed per key: rewrite the AOF to an RDB base.
+    await raw.bgRewriteAof();
+    const rewritten = async (): Promise<boolean> => {
+      const info = await raw.info('persistence');
+      return info.includes('aof_rewrite_in_progress:0') && info.includes('aof_rewrite_scheduled:0');
+    };
+    await waitFor(rewritten, 'the AOF rewrite', 10000, 50);
+    raw.destroy();
+    const store = await openStore(redis.url, { watchdog: 15000, writeTimeout: 30000 });
+    const { epoch } = await store.claimEpoch({});
+    await redis.kill();
+    await waitFor(() => !store.links.commands.ready, 'the commands link to notice');
+    const pending = appendMany(store, epoch, 5);
+    await redis.restart(); // resolves once Redis answers PONG, after loading
+    const results = await within(pending, 5000, 'the appends after the dataset loaded');
+    assert.deepEqual(results.map((r) => r.status !== 'wrong-epoch' && r.seq), [1, 2, 3, 4, 5]);
+    await waitFor(() => store.connected, 'all three links up');
+    const after = await rawClient(redis.url);
+    assert.match(await after.info('errorstats'), /errorstat_LOADING:count=[1-9]/, 'Redis answered LOADING while it loaded');
   });
 });
