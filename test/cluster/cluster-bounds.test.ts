@@ -10,8 +10,8 @@ import { runBoundedWrites } from './bounded-writes.js';
 describe('cluster: Redis stays bounded over a run of writes', function () {
   this.timeout(60_000);
 
-  it('20,000 writes: stream length and keys stay under the bounds snapshotInterval and retention give', async () => {
+  it('8,000 writes: stream length and keys stay under the bounds snapshotInterval and retention give', async () => {
     const redis = await RedisServer.start();
-    await runBoundedWrites(redis.url, { writes: 20_000, snapshotInterval: 500, retention: 200 });
+    await runBoundedWrites(redis.url, { writes: 8_000, snapshotInterval: 200, retention: 200 });
   });
 });
