@@ -70,6 +70,11 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** 50 ms, doubling with each attempt, up to `max`. */
+function backoff(attempt: number, max: number): number {
+  return Math.min(50 * 2 ** attempt, max);
+}
+
 function makeClient(url: string, watchdog: number, ping: boolean, started: () => boolean) {
   return createClient({
     url,
@@ -87,7 +92,7 @@ function makeClient(url: string, watchdog: number, ping: boolean, started: () =>
       reconnectStrategy: (retries: number, cause: Error) => {
         // At start a refused connection is an answer: the caller rejects.
         if (!started() && retries >= 2) return cause;
-        return Math.min(50 * 2 ** retries, 2000) + Math.floor(Math.random() * 100);
+        return backoff(retries, 2000) + Math.floor(Math.random() * 100);
       },
     },
   });
@@ -252,7 +257,7 @@ export class RedisLink extends EventEmitter<RedisLinkEvents> {
         if (!(err instanceof ErrorReply) || !current()) return;
         const retry = setTimeout(() => {
           if (current()) this.#loadScripts(client, connect, attempt + 1);
-        }, Math.min(50 * 2 ** attempt, 1000, Math.max(50, this.#watchdog / 4)));
+        }, backoff(attempt, 1000));
         retry.unref();
       },
     );

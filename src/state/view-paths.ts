@@ -16,14 +16,15 @@ export type ViewPaths = readonly ViewPath[];
 
 // What canonicalView returned: handed to it again (the server canonicalizes a view when it is
 // set, and the state channel when it is joined), it is returned as it is, not checked again.
+// Frozen, paths and all, so that nobody (`conn.view` is public) can make it something unchecked.
 const CANONICAL = new WeakSet<object>();
 
 /**
  * Checks `paths` and returns its canonical form: each path copied, sorted,
  * duplicates and paths under another path dropped, so that two equal views
  * get one key and share their frames. `null` when the set contains the root
- * path `[]`: that view is the whole state. A value this function returned is
- * returned again at once.
+ * path `[]`: that view is the whole state. The result is frozen; handed
+ * back to this function, it is returned at once.
  *
  * @param argument the name used in errors, e.g. `'paths'`
  * @throws InvalidArgumentError naming the bad element (an array index on
@@ -57,9 +58,9 @@ export function canonicalView(paths: unknown, argument: string): string[][] | nu
     const last = canonical[canonical.length - 1];
     // Sorted, a path under another (or equal to it) comes right after a path it starts with.
     if (last !== undefined && startsWith(path, last)) continue;
-    canonical.push(path);
+    canonical.push(Object.freeze(path) as string[]);
   }
-  CANONICAL.add(canonical);
+  CANONICAL.add(Object.freeze(canonical));
   return canonical;
 }
 

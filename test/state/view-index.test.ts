@@ -16,6 +16,13 @@ describe('canonicalView', () => {
     assert.throws(() => canonicalView('a', 'paths'), { message: /^paths must be an array/ });
     assert.throws(() => canonicalView([['a'], 'b'], 'paths'), { message: /^paths\[1\] must be an array/ });
   });
+
+  it('returns its own result as it is, frozen, so it cannot turn into something unchecked', () => {
+    const view = canonicalView([['b'], ['a']], 'paths')!;
+    assert.equal(canonicalView(view, 'paths'), view);
+    assert.ok(Object.isFrozen(view) && view.every((path) => Object.isFrozen(path)));
+    assert.throws(() => (view[0] as unknown[]).push(0), TypeError);
+  });
 });
 
 describe('ViewIndex', () => {
