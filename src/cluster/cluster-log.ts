@@ -109,8 +109,14 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
   #last: Promise<void> = Promise.resolve();
   /** When (performance.now()) this node last appended. */
   #appendedAt = -Infinity;
-  /** The open batch waits for this timer (it lingers), or null (it goes a microtask later). */
+  /**
+   * The open batch lingers: it goes with the first write after its
+   * window, or with this timer when no write comes; null: it goes a
+   * microtask later.
+   */
   #lingerTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When (performance.now()) the lingering batch's window ends. */
+  #lingerEnd = 0;
   /** Own writes were settled in this turn of the event loop: a write made now continues an `await` chain. */
   #settling = false;
   readonly #endSettling = (): void => {
@@ -273,16 +279,33 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
   }
 
   #batch(broadcast: boolean): Batch {
-    if (this.#open !== null) return this.#open;
+    const open = this.#open;
+    if (open !== null) {
+      if (this.#lingerTimer !== null && performance.now() >= this.#lingerEnd) {
+        // The window is over: the batch goes in this write's own turn of the event loop.
+        clearTimeout(this.#lingerTimer);
+        this.#lingerTimer = null;
+        queueMicrotask(() => this.#close());
+      }
+      return open;
+    }
     let settle!: () => void;
     const done = new Promise<void>((resolve) => (settle = resolve));
     const batch: Batch = { writeId: this.#sink.newWriteId(), writes: [], parts: [], body: null, decoded: null, broadcast, epoch: '', seq: 0, done, settle };
     this.#open = batch;
     this.#last = done;
     if (!broadcast) {
-      const wait = this.#settling ? 0 : this.#appendedAt + (this.#hooks.linger?.() ?? 0) - performance.now();
-      if (wait > 0) this.#lingerTimer = setTimeout(() => this.#close(), wait);
-      else queueMicrotask(() => this.#close());
+      const linger = this.#hooks.linger?.() ?? 0;
+      const now = performance.now();
+      const wait = this.#settling ? 0 : this.#appendedAt + linger - now;
+      if (wait > 0) {
+        // A node that keeps writing sends the batch with its first write
+        // after the window, in a turn of the event loop it wakes for
+        // anyway; a timer at the window's end would wake it once more per
+        // entry. The timer is for writes that stop: half a window later.
+        this.#lingerEnd = now + wait;
+        this.#lingerTimer = setTimeout(() => this.#close(), wait + linger / 2);
+      } else queueMicrotask(() => this.#close());
     }
     return batch;
   }

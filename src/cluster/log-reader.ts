@@ -43,6 +43,14 @@ export interface ReaderPacing {
   pause(): number;
   /** How much longer (ms) to rest when a rest's time is up (0: read now); not asked when {@link LogReader.wake} ended it. */
   restMore(): number;
+  /**
+   * How long (ms) from now a rest lasts at least, once the entry after the
+   * reader's position was applied by other means ({@link LogReader.passed}:
+   * the node's own entry, from its append's reply); 0: as it was. Asked in
+   * the turn of the event loop the reply woke the node for, so that the
+   * reader of a node that keeps writing need not wake by itself.
+   */
+  restOn(): number;
 }
 
 /** Reads a page of the stream with XRANGE: entries with `from <= seq <= to`, at most `count`. */
@@ -68,6 +76,8 @@ export class LogReader extends EventEmitter<LogReaderEvents> {
   #pacing: ReaderPacing | null = null;
   /** Ends the current rest early, if resting. */
   #wake: (() => void) | null = null;
+  /** Makes the current rest last at least this many ms from now, if resting. */
+  #restOn: ((ms: number) => void) | null = null;
   /** Whether a read is in flight (its reply may bring any entry after the position). */
   #reading = false;
   #epoch = '';
@@ -130,26 +140,39 @@ export class LogReader extends EventEmitter<LogReaderEvents> {
   /**
    * The entry after the position, `seq`, was applied by other means (this
    * node's own entry, from its append's reply): the next read starts after
-   * it, so the node does not read back what it wrote. Ignored while a read
-   * is in flight (its reply may bring that entry; it is passed over then)
-   * or when `seq` does not follow the position.
+   * it, so the node does not read back what it wrote, and a rest under way
+   * lasts at least {@link ReaderPacing.restOn} from now. Ignored while a
+   * read is in flight (its reply may bring that entry; it is passed over
+   * then) or when `seq` does not follow the position.
    */
   passed(seq: number): void {
     if (!this.#running || this.#reading || seq !== this.#position + 1) return;
     this.#position = seq;
     this.#cursor = idOfSeq(seq);
+    if (this.#restOn !== null && this.#pacing !== null) this.#restOn(this.#pacing.restOn());
   }
 
   /** Waits `ms`, or until {@link LogReader.wake}; resolves whether the time ran out (not woken). */
   #rest(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      let end = performance.now() + ms;
+      const timeUp = (): void => {
         this.#wake = null;
+        this.#restOn = null;
         resolve(true);
-      }, ms);
+      };
+      let timer = setTimeout(timeUp, ms);
       this.#wake = () => {
         clearTimeout(timer);
+        this.#restOn = null;
         resolve(false);
+      };
+      this.#restOn = (more) => {
+        const now = performance.now();
+        if (now + more <= end) return;
+        end = now + more;
+        clearTimeout(timer);
+        timer = setTimeout(timeUp, more);
       };
     });
   }

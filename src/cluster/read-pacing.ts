@@ -16,6 +16,10 @@
  * - while this node keeps writing and every append's reply showed its
  *   entry next in the log (applied from the reply, nothing between), the
  *   reader rests on: the next reply shows whether another node wrote.
+ *   Each such reply makes the rest last a window and a half from then, so
+ *   the reader of a node that keeps writing does not wake by itself;
+ *   otherwise, when a rest's time is up, it rests a window more if this
+ *   node appended within the last one.
  */
 import type { ReaderPacing } from './log-reader.js';
 
@@ -97,6 +101,18 @@ export class ReadPacing implements ReaderPacing {
     const window = gatherWindow(this.#node.autoflushDelays());
     if (window === 0) return 0;
     return Math.max(window, this.#flushDue - Math.min(READ_AHEAD, window / 2) - now);
+  }
+
+  /**
+   * How long (ms) from now the rest lasts at least once this node applied
+   * its own entry from its append's reply: a window and a half. Its next
+   * append goes with its first write after a window (docs/cluster.md,
+   * "Writing to the log"), so while it keeps writing, the next reply
+   * comes before the rest is over.
+   */
+  restOn(): number {
+    if (this.#node.readNeeded) return 0;
+    return gatherWindow(this.#node.autoflushDelays()) * 1.5;
   }
 
   /** How much longer (ms) to rest when a rest's time is up: a window more while this node writes and reads nothing back. */

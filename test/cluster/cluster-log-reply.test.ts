@@ -224,6 +224,31 @@ describe('ClusterLog: writes linger after an append while they keep coming', () 
     assert.deepEqual(state.data, { a: 1, b: 2, c: 3, d: 4 });
   });
 
+  it('sends a lingering batch with the first write after its window, and half a window later when no write comes', async () => {
+    // A long window, so that a slow machine's stall cannot pass for the timer.
+    const WINDOW = 400;
+    const { sink, state } = setup({}, WINDOW);
+    const first = performance.now();
+    void state.set('a', 1);
+    await microtasks();
+    sink.sent[0]!.resolve({ status: 'appended', seq: 1, time: 1 });
+    await nextTurn();
+    void state.set('b', 2);
+    await sleep(first + WINDOW + 50 - performance.now());
+    assert.equal(sink.sent.length, 1, 'the window is over, but no timer sends the batch at its end');
+    void state.set('c', 3);
+    await microtasks();
+    assert.equal(sink.sent.length, 2, 'the next write sends it, in its own turn');
+    assert.deepEqual(JSON.parse(sink.sent[1]!.body), { w: [['s', ['b'], 2], ['s', ['c'], 3]] });
+    const second = performance.now();
+    sink.sent[1]!.resolve({ status: 'appended', seq: 2, time: 2 });
+    await nextTurn();
+    void state.set('d', 4);
+    while (sink.sent.length < 3 && performance.now() - second < 5000) await sleep(5);
+    assert.equal(sink.sent.length, 3, 'a write that no other follows goes by the timer');
+    assert.ok(performance.now() - second >= WINDOW * 1.4, `sent ${(performance.now() - second).toFixed(0)} ms after the append`);
+  });
+
   it('sends a write made in the continuation of an awaited one at once', async () => {
     const { sink, state } = setup({}, LINGER);
     for (let i = 1; i <= 3; i++) {

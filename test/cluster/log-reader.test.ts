@@ -3,7 +3,7 @@ import type { LogEntry } from '../../src/cluster/log-entry.js';
 import type { ReaderPacing, ReaderStop } from '../../src/cluster/log-reader.js';
 import type { RedisLogStore } from '../../src/cluster/redis-log-store.js';
 import { RedisServer } from '../support/redis-server.js';
-import { deferred, waitFor } from '../support/wait.js';
+import { deferred, delay, waitFor } from '../support/wait.js';
 import { appendMany, openStore, rawClient } from './store-helpers.js';
 
 /** Writes a raw entry at the next sequence number, as a foreign writer would. */
@@ -55,7 +55,7 @@ describe('LogReader (real redis-server)', function () {
 
   it('rests after a read that brought entries, and does not read back an entry passed meanwhile', async () => {
     // A long rest: the append below must land within it, even on a machine in a slow spell.
-    const { store, epoch, seen } = await restingAfterOne({ pause: () => 1000, restMore: () => 0 });
+    const { store, epoch, seen } = await restingAfterOne({ pause: () => 1000, restMore: () => 0, restOn: () => 0 });
     const rested = performance.now();
     // Resting: entry 2, applied elsewhere (as a writer applies its own from the append's reply), is passed.
     await appendMany(store, epoch, 1, 1);
@@ -74,7 +74,7 @@ describe('LogReader (real redis-server)', function () {
   it('rests on while restMore() says so when the time is up, and not when woken', async () => {
     let asked = 0;
     // Rests long enough that a slow machine's stall cannot pass for one (or hide that one was skipped).
-    const { store, epoch, seen } = await restingAfterOne({ pause: () => 400, restMore: () => (++asked <= 2 ? 400 : 0) });
+    const { store, epoch, seen } = await restingAfterOne({ pause: () => 400, restMore: () => (++asked <= 2 ? 400 : 0), restOn: () => 0 });
     const rested = performance.now();
     await appendMany(store, epoch, 1, 1);
     await waitFor(() => seen.length === 2, 'the entry after three rests');
@@ -88,6 +88,24 @@ describe('LogReader (real redis-server)', function () {
     await waitFor(() => seen.length === 3, 'the entry read once woken');
     assert.ok(performance.now() - woken < 300, 'woken, the reader did not wait for its rest');
     assert.equal(asked, 3);
+  });
+
+  it('rests on for restOn() from an entry passed while resting, without waking by itself before', async () => {
+    let asked = 0;
+    // The first rest is long enough for the append and passed() below to land within it on a slow machine.
+    const { store, epoch, seen } = await restingAfterOne({ pause: () => 1000, restMore: () => (++asked, 0), restOn: () => 2500 });
+    await appendMany(store, epoch, 1, 1);
+    store.passed(2);
+    const passed = performance.now();
+    // Another node's entry, which only a read brings.
+    await appendMany(store, epoch, 1, 2);
+    await delay(1500);
+    assert.equal(seen.length, 1, 'still resting, past the rest planned before the entry was passed');
+    assert.equal(asked, 0, 'the reader did not wake to ask whether to rest on');
+    await waitFor(() => seen.length === 2, 'the entry after the longer rest');
+    assert.ok(performance.now() - passed >= 2400, `read ${(performance.now() - passed).toFixed(0)} ms after the entry was passed`);
+    assert.equal(asked, 1, 'asked once, when the longer rest was over');
+    assert.deepEqual(seen.map((e) => e.seq), [1, 3]);
   });
 
   it('reads a range of sequence numbers back in pages', async () => {

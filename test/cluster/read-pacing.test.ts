@@ -61,6 +61,15 @@ describe('ReadPacing: when a node reads the log', () => {
     assert.equal(pacing.restMore(10), 0);
   });
 
+  it('rests a window and a half from a reply that applied an own entry, unless a read is needed', () => {
+    const { node, pacing } = paced([200]);
+    assert.equal(pacing.restOn(), MAX_READ_PAUSE * 1.5);
+    assert.equal(paced([100, 40]).pacing.restOn(), 15);
+    assert.equal(paced([0]).pacing.restOn(), 0, 'nothing gathers where every change is flushed');
+    node.readNeeded = true;
+    assert.equal(pacing.restOn(), 0);
+  });
+
   it('rests on while this node keeps writing and reads nothing back, and not once it stopped', () => {
     const { node, pacing } = paced([200]);
     assert.equal(pacing.restMore(100), 0, 'never appended');
