@@ -21,6 +21,7 @@ import { ClusterVersions } from './cluster-versions.js';
 import { copyWrites, decodeBody, encodeBroadcast, encodeWrites, type EntryBody } from './entry-body.js';
 import type { AppendResult } from './log-appender.js';
 import type { LogEntry } from './log-entry.js';
+import { LINGER_GRACE } from './read-pacing.js';
 
 /** What the log appends through: the log store, or a stand-in in unit tests. */
 export interface LogSink {
@@ -302,9 +303,9 @@ export class ClusterLog implements StateLog<Promise<EntryOutcome>> {
         // A node that keeps writing sends the batch with its first write
         // after the window, in a turn of the event loop it wakes for
         // anyway; a timer at the window's end would wake it once more per
-        // entry. The timer is for writes that stop: half a window later.
+        // entry. The timer is for writes that stop, a grace later.
         this.#lingerEnd = now + wait;
-        this.#lingerTimer = setTimeout(() => this.#close(), wait + linger / 2);
+        this.#lingerTimer = setTimeout(() => this.#close(), wait + linger * LINGER_GRACE);
       } else queueMicrotask(() => this.#close());
     }
     return batch;

@@ -29,6 +29,14 @@ export const MAX_READ_PAUSE = 50;
 /** How long (ms, at most half the window) before a due flush the read for it is sent, so its entries make that flush. */
 export const READ_AHEAD = 10;
 
+/**
+ * How far past its window (in windows) a lingering batch waits for a write
+ * to send it before a timer does. The reader of a node that keeps writing
+ * rests the window and as much again from each reply of its own, so that
+ * the next reply comes before the rest is over.
+ */
+export const LINGER_GRACE = 0.5;
+
 function smallestDelay(autoflushDelays: Iterable<number | null>): number {
   let smallest = -1;
   for (const delay of autoflushDelays) {
@@ -105,14 +113,14 @@ export class ReadPacing implements ReaderPacing {
 
   /**
    * How long (ms) from now the rest lasts at least once this node applied
-   * its own entry from its append's reply: a window and a half. Its next
-   * append goes with its first write after a window (docs/cluster.md,
-   * "Writing to the log"), so while it keeps writing, the next reply
-   * comes before the rest is over.
+   * its own entry from its append's reply: a window and
+   * {@link LINGER_GRACE} more. Its next append goes with its first write
+   * after a window (docs/cluster.md, "Writing to the log"), so while it
+   * keeps writing, the next reply comes before the rest is over.
    */
   restOn(): number {
     if (this.#node.readNeeded) return 0;
-    return gatherWindow(this.#node.autoflushDelays()) * 1.5;
+    return gatherWindow(this.#node.autoflushDelays()) * (1 + LINGER_GRACE);
   }
 
   /** How much longer (ms) to rest when a rest's time is up: a window more while this node writes and reads nothing back. */
