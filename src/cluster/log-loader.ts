@@ -33,10 +33,15 @@ export class UnknownFormatError extends Error {
  * Loads epoch `epoch`'s current value. Retries when the log was trimmed
  * between reading the snapshot and the entries after it.
  *
+ * @param holdFrom Redis time (ms): replaying stops before the first entry
+ *   this young, and the value is the one just before it. The node then
+ *   applies the rest as it applies any entry, so its change record holds
+ *   them and a client may resume from any of their versions. Absent: the
+ *   whole log is replayed here.
  * @throws UnknownFormatError for a snapshot or entry of an unknown format
  * @throws Error when the epoch in Redis is another one, or Redis fails
  */
-export async function loadState(store: RedisLogStore, epoch: string): Promise<LoadedState> {
+export async function loadState(store: RedisLogStore, epoch: string, holdFrom = Infinity): Promise<LoadedState> {
   for (let attempt = 0; ; attempt++) {
     const snapshot = await store.readSnapshot();
     if (snapshot === null || snapshot.epoch !== epoch) throw new Error(`the epoch in Redis is no longer ${epoch}`);
@@ -46,11 +51,16 @@ export async function loadState(store: RedisLogStore, epoch: string): Promise<Lo
     const junk: Array<{ seq: number; reason: string }> = [];
     let seq = snapshot.seq;
     let gap = false;
+    let young = false;
     for await (const page of store.readRange(seq + 1)) {
       for (const parsed of page) {
         const at = parsed.kind === 'entry' ? parsed.entry.seq : parsed.seq;
         if (at !== seq + 1) {
           gap = true;
+          break;
+        }
+        if (parsed.kind === 'entry' && parsed.entry.time >= holdFrom) {
+          young = true;
           break;
         }
         seq = at;
@@ -65,7 +75,7 @@ export async function loadState(store: RedisLogStore, epoch: string): Promise<Lo
         else if (body.kind === 'broadcast') broadcasts.push({ name: body.name, data: body.data, time: parsed.entry.time });
         else replay(scratch, body.entry);
       }
-      if (gap) break;
+      if (gap || young) break;
     }
     if (!gap) return { epoch, seq, value: scratch.data, broadcasts, junk };
     if (attempt >= 5) throw new Error('the log kept moving past its snapshot while loading');

@@ -46,6 +46,8 @@ export class RedisCluster implements ServerCluster {
   readonly #pacing: ReadPacing;
   readonly #downLinks = new Set<string>();
   #clockOffset: number;
+  /** redisCluster() waits for this node to apply the head the log had once loading ended. */
+  #current: { readonly epoch: string; readonly seq: number; done(): void } | null = null;
   #stale = false;
   #closed = false;
 
@@ -63,6 +65,7 @@ export class RedisCluster implements ServerCluster {
         this.#pacing.applied(performance.now());
         // Entries are applied by the reader or, this node's own, from their append's reply: resumes waiting for either go ahead.
         this.#catchUp.check();
+        this.#checkCurrent();
       },
       linger: () => (this.#closed ? 0 : gatherWindow(this.#flushDelays())),
     }, loaded);
@@ -71,7 +74,7 @@ export class RedisCluster implements ServerCluster {
     const node = this;
     this.#pacing = new ReadPacing({
       autoflushDelays: () => node.#flushDelays(),
-      get readNeeded() { return node.#closed || node.#log.waitsForReader || node.#catchUp.waiting > 0; },
+      get readNeeded() { return node.#closed || node.#log.waitsForReader || node.#catchUp.waiting > 0 || node.#current !== null; },
       get appendedAt() { return node.#log.appendedAt; },
       get readerCaughtUp() { return store.followPosition === node.#log.seq; },
     });
@@ -129,6 +132,35 @@ export class RedisCluster implements ServerCluster {
     const waiting = this.#catchUp.wait(version);
     if (waiting !== null) this.#store.wakeReader();
     return waiting;
+  }
+
+  /**
+   * @internal what redisCluster() waits for after loading: this node
+   * applied the log's head as it stands now. Also settles when the node
+   * left that epoch or began to recover (it then gets to the cluster's
+   * state by that path), when it closes, and after `bound` ms (Redis went
+   * away: the node serves as it stands, stale). Never rejects.
+   */
+  async whenCurrent(bound: number): Promise<void> {
+    const info = await this.#store.readEpoch().catch(() => null);
+    if (info === null || info.epoch !== this.#log.epoch || this.#log.seq >= info.head || this.#closed) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => done(), bound);
+      timer.unref();
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#current = null;
+        resolve();
+      };
+      this.#current = { epoch: info.epoch, seq: info.head, done };
+      this.#store.wakeReader();
+    });
+  }
+
+  #checkCurrent(): void {
+    const current = this.#current;
+    if (current === null) return;
+    if (this.#closed || this.#recovery.busy || this.#log.epoch !== current.epoch || this.#log.seq >= current.seq) current.done();
   }
 
   /** @internal sessions and keyed results in this cluster's Redis, for `listen({ cluster })` */
@@ -192,6 +224,7 @@ export class RedisCluster implements ServerCluster {
     this.#recovery.close();
     this.#hold.close();
     this.#catchUp.close();
+    this.#checkCurrent();
     this.#log.failAll(new ClusterUnavailableError('the cluster node closed', { sent: false }));
     await this.#store.releaseLease().catch(() => {});
     await this.#store.close();
@@ -235,6 +268,7 @@ export class RedisCluster implements ServerCluster {
   }
 
   #updateStale(): void {
+    this.#checkCurrent();
     const stale = !this.#closed && (this.#downLinks.size > 0 || this.#recovery.busy);
     if (stale === this.#stale) return;
     this.#stale = stale;
@@ -290,8 +324,13 @@ export async function redisCluster(options: RedisClusterOptions): Promise<RedisC
   });
   try {
     const clockOffset = await redisClockOffset(store);
-    const loaded = await loadCurrent(store, o.initial);
-    return new RedisCluster(store, loaded, clockOffset, o);
+    // Entries younger than retention are left to the node's reader, so its
+    // change record holds them: a client may resume here from a version
+    // another node sent before this one started.
+    const loaded = await loadCurrent(store, o.initial, Date.now() + clockOffset - o.retention);
+    const cluster = new RedisCluster(store, loaded, clockOffset, o);
+    await cluster.whenCurrent(o.writeTimeout);
+    return cluster;
   } catch (err) {
     await store.close();
     throw err;
@@ -299,11 +338,11 @@ export async function redisCluster(options: RedisClusterOptions): Promise<RedisC
 }
 
 /** Claims the epoch (creating it from `initial` when Redis holds none) and loads its value, retrying a race with a reset. */
-async function loadCurrent(store: RedisLogStore, initial: JsonValue): Promise<LoadedState> {
+async function loadCurrent(store: RedisLogStore, initial: JsonValue, holdFrom: number): Promise<LoadedState> {
   for (let attempt = 0; ; attempt++) {
     const { epoch } = await store.claimEpoch(initial);
     try {
-      return await loadState(store, epoch);
+      return await loadState(store, epoch, holdFrom);
     } catch (err) {
       if (attempt >= 3 || !(err instanceof Error) || !err.message.startsWith('the epoch in Redis is no longer')) throw err;
     }

@@ -3,6 +3,8 @@
  * "Resume on any node"): the node waits, up to `resumeWait`, for its reader
  * to apply that version, then sends one diff; past the bound, the whole
  * value under its own version, never an older value under a newer one.
+ * And on a node started after the version was sent: one diff while the
+ * version is younger than `retention`, the whole value after.
  */
 import assert from 'node:assert/strict';
 import { EXTENSION_PROTOCOL } from '../../src/protocol/messages.js';
@@ -56,6 +58,47 @@ describe('resume on a node behind the client', function () {
     assert.ok(took >= 250 && took < 3000, `the whole value after ${took} ms`);
     assert.equal(first.version, b.version);
     assert.notEqual(first.version, a.version);
+    assert.deepEqual(first.diff, [{ op: 'replace', path: '', value: b.state.data }]);
+  });
+});
+
+describe('resume on a node started after the version was sent', function () {
+  this.timeout(30_000);
+  const redis = useRedis();
+
+  /** Node a with a client's version after `k1`, then two more writes, then node b started. */
+  async function startedLater(retention: number, pause = 0) {
+    const name = freshName();
+    const big: Record<string, number> = {};
+    for (let i = 0; i < 200; i++) big[`k${i}`] = i;
+    const a = await node(redis().url, name, { initial: big, retention });
+    await a.state.set('k1', -1);
+    const version = a.version;
+    await a.state.set('k2', -2);
+    await a.state.set(['k3'], -3);
+    await delay(pause);
+    const b = await node(redis().url, name, { retention });
+    return { a, b, version, server: await serve(b) };
+  }
+
+  it('within retention: b holds the entries since, and sends one diff from the version', async () => {
+    const { a, b, version, server } = await startedLater(60_000);
+    assert.equal(b.version, a.version, 'redisCluster() resolved with b at the head');
+    assert.deepEqual(b.state.data, a.state.data);
+    const client = await resumeFrom(server.port, version);
+    const first = await client.next((m) => m.type === 'state');
+    assert.deepEqual(first.diff, [
+      { op: 'replace', path: '/k2', value: -2 },
+      { op: 'replace', path: '/k3', value: -3 },
+    ]);
+    assert.equal(first.version, b.version);
+  });
+
+  it('older than retention: the whole value under b\'s version', async () => {
+    const { b, version, server } = await startedLater(300, 500);
+    const client = await resumeFrom(server.port, version);
+    const first = await client.next((m) => m.type === 'state');
+    assert.equal(first.version, b.version);
     assert.deepEqual(first.diff, [{ op: 'replace', path: '', value: b.state.data }]);
   });
 });
