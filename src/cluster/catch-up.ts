@@ -53,11 +53,22 @@ export class CatchUp {
    * const waiting = catchUp.wait('3f2a.120'); // null, or wait before joining
    */
   wait(version: string): Promise<void> | null {
+    const seq = this.#position.seqOf(version);
+    if (this.#bound === 0 || seq === undefined) return null;
+    return this.until(seq, this.#bound);
+  }
+
+  /**
+   * Null when the node applied entry `seq` of its epoch already; else a
+   * promise that resolves (never rejects) once it did, the epoch changed,
+   * the node closed, or `bound` ms passed. What {@link CatchUp.wait} and a
+   * starting node (it waits for the log's head) wait on.
+   */
+  until(seq: number, bound: number): Promise<void> | null {
     const at = this.#position;
-    const seq = at.seqOf(version);
-    if (this.#bound === 0 || seq === undefined || seq <= at.seq) return null;
+    if (seq <= at.seq) return null;
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => waiter.done(), this.#bound);
+      const timer = setTimeout(() => waiter.done(), bound);
       const waiter: Waiter = {
         epoch: at.epoch,
         seq,

@@ -51,18 +51,14 @@ export async function loadState(store: RedisLogStore, epoch: string, holdFrom = 
     const junk: Array<{ seq: number; reason: string }> = [];
     let seq = snapshot.seq;
     let gap = false;
-    let young = false;
-    for await (const page of store.readRange(seq + 1)) {
+    pages: for await (const page of store.readRange(seq + 1)) {
       for (const parsed of page) {
         const at = parsed.kind === 'entry' ? parsed.entry.seq : parsed.seq;
         if (at !== seq + 1) {
           gap = true;
-          break;
+          break pages;
         }
-        if (parsed.kind === 'entry' && parsed.entry.time >= holdFrom) {
-          young = true;
-          break;
-        }
+        if (parsed.kind === 'entry' && parsed.entry.time >= holdFrom) break pages;
         seq = at;
         if (parsed.kind === 'unknown-format') throw new UnknownFormatError(`log entry ${at}`, parsed.format);
         if (parsed.kind === 'junk') {
@@ -75,7 +71,6 @@ export async function loadState(store: RedisLogStore, epoch: string, holdFrom = 
         else if (body.kind === 'broadcast') broadcasts.push({ name: body.name, data: body.data, time: parsed.entry.time });
         else replay(scratch, body.entry);
       }
-      if (gap || young) break;
     }
     if (!gap) return { epoch, seq, value: scratch.data, broadcasts, junk };
     if (attempt >= 5) throw new Error('the log kept moving past its snapshot while loading');

@@ -46,8 +46,6 @@ export class RedisCluster implements ServerCluster {
   readonly #pacing: ReadPacing;
   readonly #downLinks = new Set<string>();
   #clockOffset: number;
-  /** redisCluster() waits for this node to apply the head the log had once loading ended. */
-  #current: { readonly epoch: string; readonly seq: number; done(): void } | null = null;
   #stale = false;
   #closed = false;
 
@@ -65,7 +63,6 @@ export class RedisCluster implements ServerCluster {
         this.#pacing.applied(performance.now());
         // Entries are applied by the reader or, this node's own, from their append's reply: resumes waiting for either go ahead.
         this.#catchUp.check();
-        this.#checkCurrent();
       },
       linger: () => (this.#closed ? 0 : gatherWindow(this.#flushDelays())),
     }, loaded);
@@ -74,7 +71,7 @@ export class RedisCluster implements ServerCluster {
     const node = this;
     this.#pacing = new ReadPacing({
       autoflushDelays: () => node.#flushDelays(),
-      get readNeeded() { return node.#closed || node.#log.waitsForReader || node.#catchUp.waiting > 0 || node.#current !== null; },
+      get readNeeded() { return node.#closed || node.#log.waitsForReader || node.#catchUp.waiting > 0; },
       get appendedAt() { return node.#log.appendedAt; },
       get readerCaughtUp() { return store.followPosition === node.#log.seq; },
     });
@@ -136,31 +133,18 @@ export class RedisCluster implements ServerCluster {
 
   /**
    * @internal what redisCluster() waits for after loading: this node
-   * applied the log's head as it stands now. Also settles when the node
-   * left that epoch or began to recover (it then gets to the cluster's
-   * state by that path), when it closes, and after `bound` ms (Redis went
-   * away: the node serves as it stands, stale). Never rejects.
+   * applied the log's head as it stands now (a resync on the way gets it
+   * there too). Also settles when the node moved to another epoch or
+   * closed, and after `bound` ms (Redis went away: the node serves as it
+   * stands, stale). Never rejects.
    */
   async whenCurrent(bound: number): Promise<void> {
     const info = await this.#store.readEpoch().catch(() => null);
-    if (info === null || info.epoch !== this.#log.epoch || this.#log.seq >= info.head || this.#closed) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => done(), bound);
-      timer.unref();
-      const done = (): void => {
-        clearTimeout(timer);
-        this.#current = null;
-        resolve();
-      };
-      this.#current = { epoch: info.epoch, seq: info.head, done };
-      this.#store.wakeReader();
-    });
-  }
-
-  #checkCurrent(): void {
-    const current = this.#current;
-    if (current === null) return;
-    if (this.#closed || this.#recovery.busy || this.#log.epoch !== current.epoch || this.#log.seq >= current.seq) current.done();
+    if (info === null || info.epoch !== this.#log.epoch || this.#closed) return;
+    const waiting = this.#catchUp.until(info.head, bound);
+    if (waiting === null) return;
+    this.#store.wakeReader();
+    await waiting;
   }
 
   /** @internal sessions and keyed results in this cluster's Redis, for `listen({ cluster })` */
@@ -224,7 +208,6 @@ export class RedisCluster implements ServerCluster {
     this.#recovery.close();
     this.#hold.close();
     this.#catchUp.close();
-    this.#checkCurrent();
     this.#log.failAll(new ClusterUnavailableError('the cluster node closed', { sent: false }));
     await this.#store.releaseLease().catch(() => {});
     await this.#store.close();
@@ -268,7 +251,6 @@ export class RedisCluster implements ServerCluster {
   }
 
   #updateStale(): void {
-    this.#checkCurrent();
     const stale = !this.#closed && (this.#downLinks.size > 0 || this.#recovery.busy);
     if (stale === this.#stale) return;
     this.#stale = stale;
