@@ -11,9 +11,12 @@ const ALARM = Number(process.env.ALARM ?? 90);
 
 const timer = setInterval(() => {
   const id = `p${Math.floor(Math.random() * 200)}`;
-  const value = Math.round(Math.max(0, Math.min(100, state.get(['points', id, 'value']) + (Math.random() - 0.5) * 20)));
+  const before = state.get(['points', id, 'value']);
+  const value = Math.round(Math.max(0, Math.min(100, before + (Math.random() - 0.5) * 20)));
   state.set(['points', id, 'value'], value);
-  if (value > ALARM) state.set(['points', id, 'alarm'], true);
+  // Raised when the value crosses the limit, as a plant's alarm is: an
+  // acknowledged alarm stays acknowledged while the value stays high.
+  if (value > ALARM && before <= ALARM) state.set(['points', id, 'alarm'], true);
 }, Number(process.env.TICK ?? 50));
 
 const server = await listen({
